@@ -1,0 +1,457 @@
+#include "dsl/decoder.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <regex>
+
+#include "dsl/pill_parser.h"
+#include "dsl/suggest.h"
+
+namespace flowline {
+
+namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i) out += ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+bool is_name_part(std::string_view part) {
+  if (part.empty()) return false;
+  for (char c : part)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_valid_definition_name(std::string_view name) {
+  auto dot = name.find('.');
+  if (dot == std::string_view::npos) return is_name_part(name);
+  return is_name_part(name.substr(0, dot)) && is_name_part(name.substr(dot + 1));
+}
+
+void Decoder::wrong_type(const Node& node, std::string_view what, std::string_view expected) {
+  diagnostics_.error("wrong-type", node.range,
+                     fmt::format("'{}' must be {}, not {}", what, expected,
+                                 Node::describe(node.type)));
+}
+
+void Decoder::unknown_choice(const Node& node, std::string_view what,
+                             const std::vector<std::string>& choices) {
+  std::string message =
+      fmt::format("'{}' must be one of {}, not '{}'", what, join_names(choices), node.text);
+  if (auto near = closest_match(node.text, choices)) message += fmt::format(" (did you mean '{}'?)", *near);
+  diagnostics_.error("unknown-value", node.range, std::move(message));
+}
+
+std::optional<std::string> Decoder::string(const Node& node, std::string_view what) {
+  if (node.type == Node::Type::String) return node.text;
+  // Numbers and booleans written where text is expected are taken as written.
+  if (node.type == Node::Type::Integer || node.type == Node::Type::Float) return node.text;
+  wrong_type(node, what, "a string");
+  return std::nullopt;
+}
+
+std::optional<bool> Decoder::boolean(const Node& node, std::string_view what) {
+  if (node.type == Node::Type::Boolean) return node.boolean;
+  wrong_type(node, what, "true or false");
+  return std::nullopt;
+}
+
+std::optional<int64_t> Decoder::integer(const Node& node, std::string_view what) {
+  if (node.type == Node::Type::Integer) return node.integer;
+  wrong_type(node, what, "an integer");
+  return std::nullopt;
+}
+
+std::optional<Duration> parse_duration(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0 || digits > 12) return std::nullopt;
+  int64_t amount = 0;
+  std::from_chars(text.data(), text.data() + digits, amount);
+  std::string_view unit = text.substr(digits);
+  if (unit == "ms") return Duration(amount);
+  if (unit == "s") return Duration(amount * 1000);
+  if (unit == "m") return Duration(amount * 60'000);
+  if (unit == "h") return Duration(amount * 3'600'000);
+  return std::nullopt;
+}
+
+std::optional<Duration> Decoder::duration(const Node& node, std::string_view what) {
+  if (node.type != Node::Type::String && node.type != Node::Type::Integer) {
+    wrong_type(node, what, "a duration such as 10s");
+    return std::nullopt;
+  }
+  if (auto d = parse_duration(node.text)) return d;
+  diagnostics_.error("invalid-duration", node.range,
+                     fmt::format("invalid duration '{}' for '{}': write a number and a unit "
+                                 "(250ms, 10s, 5m, 2h)",
+                                 node.text, what));
+  return std::nullopt;
+}
+
+std::optional<std::vector<std::string>> Decoder::string_list(const Node& node, std::string_view what) {
+  if (!node.is_sequence()) {
+    wrong_type(node, what, "a list of strings");
+    return std::nullopt;
+  }
+  std::vector<std::string> out;
+  for (const auto& item : node.items)
+    if (auto s = string(item, what)) out.push_back(*s);
+  return out;
+}
+
+std::optional<std::vector<int>> Decoder::status_list(const Node& node, std::string_view what) {
+  std::vector<int> out;
+  auto one = [&](const Node& item) {
+    if (item.type != Node::Type::Integer || item.integer < 100 || item.integer > 599) {
+      diagnostics_.error("invalid-status", item.range,
+                         fmt::format("'{}' must list HTTP status codes (100-599), not '{}'", what,
+                                     item.text));
+      return;
+    }
+    out.push_back(static_cast<int>(item.integer));
+  };
+  if (node.is_sequence()) {
+    for (const auto& item : node.items) one(item);
+  } else if (node.is_scalar()) {
+    one(node);
+  } else {
+    wrong_type(node, what, "a list of HTTP status codes");
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Decoder::string_map(const Node& node,
+                                                                     std::string_view what) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!node.is_mapping()) {
+    if (node.type != Node::Type::Null) wrong_type(node, what, "a mapping");
+    return out;
+  }
+  for (const auto& [key, value] : node.entries)
+    if (auto s = string(value, key.text)) out.emplace_back(key.text, *s);
+  return out;
+}
+
+SecretRef Decoder::secret(const Node& node, std::string_view what) {
+  SecretRef secret;
+  secret.range = node.range;
+  if (node.type == Node::Type::String) {
+    secret.source = SecretRef::Source::Literal;
+    secret.value = node.text;
+    return secret;
+  }
+  if (node.is_mapping() && node.entries.size() == 1) {
+    const auto& [key, value] = node.entries[0];
+    if ((key.text == "env" || key.text == "file") && value.type == Node::Type::String &&
+        !value.text.empty()) {
+      secret.source = key.text == "env" ? SecretRef::Source::Env : SecretRef::Source::File;
+      secret.value = value.text;
+      return secret;
+    }
+  }
+  diagnostics_.error("invalid-secret", node.range,
+                     fmt::format("'{}' must be a string, {{env: NAME}} or {{file: PATH}}", what));
+  return secret;
+}
+
+bool Decoder::check_name(const Node& node, std::string_view what) {
+  if (is_valid_definition_name(node.text)) return true;
+  diagnostics_.error("bad-name", node.range,
+                     fmt::format("invalid {} '{}': use letters, digits and '_', optionally "
+                                 "prefixed by a scope ('scope.name')",
+                                 what, node.text));
+  return false;
+}
+
+Ref Decoder::ref(const Node& node, std::string_view what) {
+  Ref ref;
+  ref.range = node.range;
+  auto text = string(node, what);
+  if (!text) return ref;
+  if (!check_name(node, "name")) return ref;
+  ref.name = *text;
+  ref.full = DefinitionSet::qualify(*text);
+  return ref;
+}
+
+Value Decoder::literal(const Node& node) {
+  switch (node.type) {
+    case Node::Type::Null: return Value();
+    case Node::Type::Boolean: return Value(node.boolean);
+    case Node::Type::Integer: return Value(node.integer);
+    case Node::Type::Float: return Value(node.number);
+    case Node::Type::String: return Value(node.text);
+    case Node::Type::Sequence: {
+      ValueArray array;
+      array.reserve(node.items.size());
+      for (const auto& item : node.items) array.push_back(literal(item));
+      return Value(std::move(array));
+    }
+    case Node::Type::Mapping: {
+      ValueObject object;
+      for (const auto& [key, value] : node.entries) object.emplace(key.text, literal(value));
+      return Value(std::move(object));
+    }
+  }
+  return Value();
+}
+
+Template Decoder::tmpl(const Node& node, std::string_view what) {
+  if (!node.is_scalar()) {
+    wrong_type(node, what, "a string");
+    Template empty;
+    empty.range = node.range;
+    return empty;
+  }
+  std::string text = node.type == Node::Type::Null ? std::string() : node.text;
+  return parse_template(std::move(text), node.range, node.text_offset, diagnostics_);
+}
+
+ValueTemplate Decoder::value_template(const Node& node) {
+  ValueTemplate out;
+  out.range = node.range;
+  if (node.type == Node::Type::String) {
+    Template t = parse_template(node.text, node.range, node.text_offset, diagnostics_);
+    if (t.is_literal()) {
+      out.literal = Value(node.text);
+    } else {
+      out.kind = ValueTemplate::Kind::Template;
+      out.tmpl = std::move(t);
+    }
+    return out;
+  }
+  if (node.is_scalar()) {
+    out.literal = literal(node);
+    return out;
+  }
+  bool all_literal = true;
+  if (node.is_sequence()) {
+    out.kind = ValueTemplate::Kind::Array;
+    for (const auto& item : node.items) {
+      out.items.push_back(value_template(item));
+      all_literal &= out.items.back().kind == ValueTemplate::Kind::Literal;
+    }
+  } else {
+    out.kind = ValueTemplate::Kind::Object;
+    for (const auto& [key, value] : node.entries) {
+      out.fields.emplace_back(key.text, value_template(value));
+      all_literal &= out.fields.back().second.kind == ValueTemplate::Kind::Literal;
+    }
+  }
+  if (all_literal) {
+    out.kind = ValueTemplate::Kind::Literal;
+    out.literal = literal(node);
+    out.items.clear();
+    out.fields.clear();
+  }
+  return out;
+}
+
+std::vector<NamedValue> Decoder::named_values(const Node& node, std::string_view what) {
+  std::vector<NamedValue> out;
+  if (!node.is_mapping()) {
+    if (node.type != Node::Type::Null) wrong_type(node, what, "a mapping of names to values");
+    return out;
+  }
+  for (const auto& [key, value] : node.entries)
+    out.push_back(NamedValue{key.text, key.range, value_template(value)});
+  return out;
+}
+
+std::vector<std::pair<std::string, Template>> Decoder::template_map(const Node& node,
+                                                                    std::string_view what) {
+  std::vector<std::pair<std::string, Template>> out;
+  if (!node.is_mapping()) {
+    if (node.type != Node::Type::Null) wrong_type(node, what, "a mapping");
+    return out;
+  }
+  for (const auto& [key, value] : node.entries) out.emplace_back(key.text, tmpl(value, key.text));
+  return out;
+}
+
+std::optional<RetryPolicy> Decoder::retry_policy(const Node& node) {
+  if (!node.is_mapping()) {
+    wrong_type(node, "retry_policy", "a mapping");
+    return std::nullopt;
+  }
+  MapFields f(node, *this,
+              {"strategy", "interval", "max_interval", "max_elapsed", "count", "jitter", "on_status",
+               "retry_non_idempotent"});
+  RetryPolicy policy;
+  policy.range = node.range;
+  if (auto n = f.get("strategy"))
+    if (auto s = enumeration<RetryPolicy::Strategy>(*n, "strategy",
+                                                    {{"exponential", RetryPolicy::Strategy::Exponential},
+                                                     {"fixed", RetryPolicy::Strategy::Fixed},
+                                                     {"retry_after", RetryPolicy::Strategy::RetryAfter}}))
+      policy.strategy = *s;
+  if (auto n = f.get("interval"))
+    if (auto d = duration(*n, "interval")) policy.interval = *d;
+  if (auto n = f.get("max_interval")) policy.max_interval = duration(*n, "max_interval");
+  if (auto n = f.get("max_elapsed")) policy.max_elapsed = duration(*n, "max_elapsed");
+  if (auto n = f.get("count")) {
+    if (auto c = integer(*n, "count")) {
+      if (*c < 0 || *c > 100)
+        diagnostics_.error("out-of-range", n->range, "'count' must be between 0 and 100");
+      else
+        policy.count = static_cast<int>(*c);
+    }
+  }
+  if (auto n = f.get("jitter"))
+    if (auto b = boolean(*n, "jitter")) policy.jitter = *b;
+  if (auto n = f.get("on_status"))
+    if (auto l = status_list(*n, "on_status")) policy.on_status = *l;
+  if (auto n = f.get("retry_non_idempotent"))
+    if (auto b = boolean(*n, "retry_non_idempotent")) policy.retry_non_idempotent = *b;
+  return policy;
+}
+
+static std::optional<ValueType> value_type_from(std::string_view name) {
+  for (ValueType t : {ValueType::String, ValueType::Integer, ValueType::Number, ValueType::Boolean,
+                      ValueType::Object, ValueType::Array, ValueType::Any})
+    if (value_type_name(t) == name) return t;
+  return std::nullopt;
+}
+
+TypeSpec Decoder::type_spec(const Node& node, std::string_view what) {
+  TypeSpec spec;
+  spec.range = node.range;
+  if (node.is_scalar()) {
+    if (auto t = enumeration<ValueType>(node, what,
+                                        {{"string", ValueType::String},
+                                         {"integer", ValueType::Integer},
+                                         {"number", ValueType::Number},
+                                         {"boolean", ValueType::Boolean},
+                                         {"object", ValueType::Object},
+                                         {"array", ValueType::Array},
+                                         {"any", ValueType::Any}}))
+      spec.type = *t;
+    return spec;
+  }
+  if (node.is_mapping()) {  // items: {type: string}
+    MapFields f(node, *this, {"type", "items"});
+    if (auto t = f.required("type", "the item type")) spec = type_spec(*t, "type");
+    if (auto i = f.get("items")) spec.items = std::make_shared<TypeSpec>(type_spec(*i, "items"));
+    spec.range = node.range;
+    return spec;
+  }
+  wrong_type(node, what, "a type name");
+  return spec;
+}
+
+// Whether a literal value fits a declared type (integers fit number).
+static bool fits(const Value& value, const TypeSpec& spec) {
+  switch (spec.type) {
+    case ValueType::Any: return true;
+    case ValueType::String: return value.is_string();
+    case ValueType::Integer: return value.is_integer();
+    case ValueType::Number: return value.is_number();
+    case ValueType::Boolean: return value.is_bool();
+    case ValueType::Object: return value.is_object();
+    case ValueType::Array:
+      if (!value.is_array()) return false;
+      if (spec.items)
+        for (const auto& item : value.as_array())
+          if (!fits(item, *spec.items)) return false;
+      return true;
+  }
+  return false;
+}
+
+std::vector<ParamSpec> Decoder::params(const Node& node, std::string_view what, bool allow_value) {
+  std::vector<ParamSpec> out;
+  if (!node.is_mapping()) {
+    if (node.type != Node::Type::Null)
+      wrong_type(node, what, "a mapping of names to specs (e.g. limit: {type: integer})");
+    return out;
+  }
+  for (const auto& [key, spec_node] : node.entries) {
+    ParamSpec param;
+    param.name = key.text;
+    param.name_range = key.range;
+    param.range = spec_node.range;
+    if (!is_valid_definition_name(key.text) || key.text.find('.') != std::string::npos) {
+      diagnostics_.error("bad-name", key.range,
+                         fmt::format("invalid {} name '{}': use letters, digits and '_'", what,
+                                     key.text));
+    }
+    if (spec_node.is_scalar() && spec_node.type != Node::Type::Null) {
+      param.type = type_spec(spec_node, "type");  // shorthand: `limit: integer`
+    } else if (spec_node.is_mapping()) {
+      std::vector<std::string_view> keys = {"type", "items", "mandatory", "default", "description"};
+      if (allow_value) keys.push_back("value");
+      MapFields f(spec_node, *this, keys);
+      if (auto n = f.get("type")) param.type = type_spec(*n, "type");
+      if (auto n = f.get("items")) {
+        param.type.items = std::make_shared<TypeSpec>(type_spec(*n, "items"));
+        if (param.type.type != ValueType::Array)
+          diagnostics_.error("items-without-array", n->range,
+                             fmt::format("'items' applies only to type array ('{}' is {})",
+                                         key.text, value_type_name(param.type.type)));
+      }
+      if (auto n = f.get("mandatory"))
+        if (auto b = boolean(*n, "mandatory")) param.mandatory = *b;
+      if (auto n = f.get("description"))
+        if (auto s = string(*n, "description")) param.description = *s;
+      if (auto n = f.get("value")) param.value = tmpl(*n, "value");
+      if (auto n = f.get("default")) {
+        param.default_value = literal(*n);
+        param.default_range = n->range;
+        if (!fits(*param.default_value, param.type))
+          diagnostics_.error(
+              "wrong-default-type", n->range,
+              fmt::format("default of '{}' must be {}{}, not {}", key.text,
+                          param.type.type == ValueType::Integer ? "an " : "a ",
+                          param.type.type == ValueType::Array && param.type.items
+                              ? fmt::format("array of {}", value_type_name(param.type.items->type))
+                              : std::string(value_type_name(param.type.type)),
+                          Node::describe(n->type)));
+      }
+    } else {
+      wrong_type(spec_node, key.text, "a type name or a mapping with 'type'");
+    }
+    out.push_back(std::move(param));
+  }
+  return out;
+}
+
+MapFields::MapFields(const Node& map, Decoder& decoder, std::vector<std::string_view> allowed)
+    : map_(map), decoder_(decoder) {
+  std::vector<std::string> candidates(allowed.begin(), allowed.end());
+  for (const auto& [key, value] : map.entries) {
+    bool known = false;
+    for (auto a : allowed) known |= (a == key.text);
+    if (known) continue;
+    std::string message = fmt::format("unknown key '{}'", key.text);
+    std::string help;
+    if (auto near = closest_match(key.text, candidates)) {
+      message += fmt::format(" (did you mean '{}'?)", *near);
+    } else {
+      help = "allowed keys here: " + join_names(candidates);
+    }
+    decoder_.diagnostics().error("unknown-key", key.range, std::move(message), std::move(help));
+  }
+}
+
+const Node* MapFields::required(std::string_view key, std::string_view context) const {
+  if (const Node* n = map_.find(key)) return n;
+  decoder_.diagnostics().error("missing-field", map_.range,
+                               fmt::format("missing required key '{}' in {}", key, context));
+  return nullptr;
+}
+
+void MapFields::record(FieldRanges& fields) const {
+  for (const auto& [key, value] : map_.entries) fields.emplace(key.text, key.range);
+}
+
+}  // namespace flowline
