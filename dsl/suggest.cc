@@ -7,6 +7,9 @@
 namespace flowline {
 namespace {
 
+// Nobody misspells a name this long; beyond it, measuring would only cost time.
+constexpr size_t kMaxSuggestibleLength = 256;
+
 // Code points of UTF-8 text; an invalid byte stands for itself, which is all
 // a distance needs.
 std::u32string decode(std::string_view text) {
@@ -60,7 +63,9 @@ size_t osa_distance(const std::u32string& a, const std::u32string& b, size_t lim
 
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates) {
+  if (word.size() > kMaxSuggestibleLength * 4) return std::nullopt;
   const std::u32string exact_word = decode(word);
+  if (exact_word.size() > kMaxSuggestibleLength) return std::nullopt;
   const std::u32string folded_word = fold_case(exact_word);
   const size_t limit = std::max<size_t>(1, exact_word.size() / 3);
 
@@ -68,6 +73,7 @@ std::optional<std::string> closest_match(std::string_view word,
   size_t best_distance = std::numeric_limits<size_t>::max();
   size_t best_exact_distance = std::numeric_limits<size_t>::max();
   for (const auto& candidate : candidates) {
+    if (candidate.size() > kMaxSuggestibleLength * 4) continue;
     const std::u32string exact_candidate = decode(candidate);
     size_t distance = osa_distance(folded_word, fold_case(exact_candidate), limit);
     if (distance > limit) continue;

@@ -17,7 +17,8 @@ namespace flowline {
 // max(1, length(word) / 3) and it is not a complete rewrite of the word (the
 // distance is smaller than the longer length), so 'x' never suggests 'y'. Ties
 // go to the candidate whose case-sensitive distance is smaller, then to the
-// earliest in `candidates`. Lengths are counted in code points.
+// earliest in `candidates`. Lengths are counted in code points; words longer
+// than 256 code points get no suggestion.
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);
 
