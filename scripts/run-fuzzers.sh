@@ -15,10 +15,15 @@ for fuzzer in "$build"/tests/fuzz/fuzz_*; do
   work=$(mktemp -d)
   [ -d "$seeds" ] && cp -r "$seeds"/. "$work"/
   echo "== $name for ${seconds}s"
+  status=0
   (cd "$work" && "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-     -print_final_stats=1 "$work" 2>&1 | tail -n 12)
-  status=${PIPESTATUS[0]}
-  rm -rf "$work"
-  [ "$status" -eq 0 ] || { echo "$name failed"; exit 1; }
+     -print_final_stats=1 "$work" >"$work.log" 2>&1) || status=$?
+  tail -n 12 "$work.log"
+  if [ "$status" -ne 0 ]; then
+    echo "$name failed (exit $status); its full log:"
+    cat "$work.log"
+    exit 1
+  fi
+  rm -rf "$work" "$work.log"
 done
 [ "$found" -eq 1 ] || { echo "no fuzzers found in $build/tests/fuzz"; exit 1; }
