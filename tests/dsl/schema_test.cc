@@ -19,6 +19,9 @@
 #include <valijson/validator.hpp>
 #include <vector>
 
+#include "dsl/diagnostic_render.h"
+#include "dsl/loader.h"
+
 namespace flowline {
 namespace {
 
@@ -243,6 +246,15 @@ std::vector<std::string> errors_of_yaml(const std::string& yaml) {
   return errors_of(DefinitionSchema::get().schema(), *documents[0]);
 }
 
+// What the decoder (the source of truth for keys and values) reports about a
+// YAML text, rendered; the schema must agree with it.
+Diagnostics decode(const std::string& yaml) {
+  DefinitionSet set;
+  Diagnostics diagnostics;
+  load_definitions_from_text("doc.yaml", yaml, set, diagnostics);
+  return diagnostics;
+}
+
 // ---- The schema itself ---------------------------------------------------------
 
 TEST(DefinitionSchema, IsPrettyPrintedDraft07) {
@@ -319,6 +331,67 @@ TEST(DefinitionSchema, ListsTheFieldsOfEachKind) {
                                       "variables", "steps"}));
   EXPECT_EQ(keys_of("Flow"),
             (Keys{"kind", "name", "description", "run_as", "trigger", "variables", "steps"}));
+}
+
+std::vector<std::string> property_names(const rapidjson::Value& schema) {
+  std::vector<std::string> names;
+  for (const auto& property : schema["properties"].GetObject())
+    names.emplace_back(property.name.GetString());
+  return names;
+}
+
+std::vector<std::string> unknown_keys(const Diagnostics& diagnostics) {
+  std::vector<std::string> out;
+  for (const Diagnostic& diagnostic : diagnostics.items())
+    if (diagnostic.code == "unknown-key") out.push_back(diagnostic.message);
+  return out;
+}
+
+// Every key the schema offers is one the decoder knows (values aside).
+TEST(DefinitionSchema, OffersOnlyKeysTheDecoderKnows) {
+  const auto& definitions = DefinitionSchema::get().json()["definitions"];
+  for (const char* kind : {"OAuthProfile", "ConnectionAlias", "HttpConnection", "Credential",
+                           "Action", "Subflow", "Flow"}) {
+    for (const std::string& key : property_names(definitions[kind])) {
+      if (key == "kind" || key == "name") continue;
+      std::string yaml = std::string("kind: ") + kind + "\nname: n\n" + key + ":\n";
+      EXPECT_EQ(unknown_keys(decode(yaml)), std::vector<std::string>{}) << yaml;
+    }
+  }
+  auto steps_in = [](const char* kind, const std::string& step) {
+    return std::string("kind: ") + kind + "\nname: n\nsteps:\n  - " + step + "\n";
+  };
+  for (const char* shape : {"restStep", "scriptStep", "logStep", "jsonParseStep"}) {
+    const auto& schema = definitions[shape];
+    std::string type_key = schema["required"][0].GetString();
+    for (const std::string& key : property_names(schema)) {
+      std::string yaml = steps_in("Action", type_key + ": x\n    " + key + ": x");
+      if (key == type_key) yaml = steps_in("Action", type_key + ": x");
+      EXPECT_EQ(unknown_keys(decode(yaml)), std::vector<std::string>{}) << yaml;
+    }
+  }
+  for (const char* shape :
+       {"actionCallStep", "subflowCallStep", "ifStep", "forEachStep", "untilStep", "parallelStep",
+        "tryStep", "setStep", "waitStep", "assignOutputsStep", "exitLoopStep", "skipIterationStep",
+        "endFlowStep"}) {
+    const auto& schema = definitions[shape];
+    std::string type_key = schema["required"][0].GetString();
+    for (const std::string& key : property_names(schema)) {
+      if (key == type_key) continue;
+      std::string yaml = steps_in("Subflow", type_key + ": x\n    " + key + ": x");
+      EXPECT_EQ(unknown_keys(decode(yaml)), std::vector<std::string>{}) << yaml;
+    }
+  }
+  // The mappings inside steps and kinds.
+  const auto& rest_body = definitions["restStep"]["properties"]["rest"];
+  for (const std::string& key : property_names(rest_body)) {
+    std::string yaml = steps_in("Action", "rest:\n      " + key + ": x");
+    EXPECT_EQ(unknown_keys(decode(yaml)), std::vector<std::string>{}) << yaml;
+  }
+  for (const std::string& key : property_names(definitions["retryPolicy"])) {
+    std::string yaml = "kind: ConnectionAlias\nname: n\nretry_policy:\n  " + key + ": x\n";
+    EXPECT_EQ(unknown_keys(decode(yaml)), std::vector<std::string>{}) << yaml;
+  }
 }
 
 // ---- Documents that must pass ----------------------------------------------------
@@ -520,6 +593,8 @@ TEST(DefinitionSchema, AcceptsTheDocumentsOfTheDesign) {
     ASSERT_EQ(documents.size(), 1u);
     auto errors = errors_of(schema, *documents[0]);
     EXPECT_TRUE(errors.empty()) << yaml << "errors:\n" << joined(errors);
+    Diagnostics decoded = decode(yaml);
+    EXPECT_FALSE(decoded.has_errors()) << yaml << render_text(decoded);
   }
 }
 
@@ -588,6 +663,8 @@ void expect_rejected(const std::string& yaml, const std::string& expected) {
     return error.find(expected) != std::string::npos;
   });
   EXPECT_TRUE(mentioned) << "no error mentions '" << expected << "':\n" << joined(errors);
+  EXPECT_TRUE(decode(yaml).has_errors()) << "the decoder accepts what the schema rejects:\n"
+                                         << yaml;
 }
 
 constexpr const char* kRestAction = R"(
@@ -603,6 +680,7 @@ steps:
 
 TEST(DefinitionSchema, TheRestActionIsValidBeforeEachMutation) {
   EXPECT_EQ(errors_of_yaml(kRestAction), std::vector<std::string>{});
+  EXPECT_FALSE(decode(kRestAction).has_errors());
 }
 
 TEST(DefinitionSchema, RejectsAMisspeltKeyInARestStep) {
