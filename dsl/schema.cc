@@ -162,6 +162,34 @@ Json closed(std::string_view description, Object properties,
   return schema;
 }
 
+// Conditions, for if/then and not.
+Json required_keys(std::initializer_list<std::string_view> keys) {
+  return obj({{"required", strings(keys)}});
+}
+
+// The key is present and has this value.
+Json has_value(std::string_view key, std::string_view value) {
+  return obj({{"required", strings({key})},
+              {"properties", obj({{std::string(key), obj({{"const", value}})}})}});
+}
+
+// When the key is present, its value matches `schema`.
+Json property_matches(std::string_view key, Json schema) {
+  return obj({{"properties", obj({{std::string(key), std::move(schema)}})}});
+}
+
+Json if_then(Json condition, Json consequence) {
+  return obj({{"if", std::move(condition)}, {"then", std::move(consequence)}});
+}
+
+Json negation(Json schema) { return obj({{"not", std::move(schema)}}); }
+
+Json any_of(Array schemas) { return obj({{"anyOf", arr(std::move(schemas))}}); }
+
+Json no_authorization_header() {
+  return obj({{"propertyNames", negation(obj({{"pattern", kAuthorizationPattern}}))}});
+}
+
 // ---- Building blocks (DESIGN.md §2) -------------------------------------------
 
 Json secret(std::string_view description) {
@@ -228,21 +256,14 @@ Json param(bool with_value) {
   Array conditions;
   for (std::string_view type : {"string", "integer", "number", "boolean", "object", "array"}) {
     conditions.push_back(
-        obj({{"if", obj({{"required", strings({"type", "default"})},
-                         {"properties", obj({{"type", obj({{"const", type}})}})}})},
-             {"then", obj({{"properties", obj({{"default", obj({{"type", type}})}})}})}}));
+        if_then(has_value("type", type), property_matches("default", obj({{"type", type}}))));
   }
-  conditions.push_back(obj(
-      {{"if", obj({{"required", strings({"items"})}})},
-       {"then",
-        obj({{"required", strings({"type"})},
-             {"properties",
-              obj({{"type",
-                    obj({{"anyOf",
-                          arr({obj({{"const", "array"}}),
-                               obj({{"type", "object"},
-                                    {"properties",
-                                     obj({{"type", obj({{"const", "array"}})}})}})})}})}})}})}}));
+  Json array_spec = has_value("type", "array");  // the {type: array, items: …} form
+  array_spec.set("type", "object");
+  Json array_type = any_of({obj({{"const", "array"}}), std::move(array_spec)});
+  Json items_need_array = required_keys({"type"});
+  items_need_array.set("properties", obj({{"type", std::move(array_type)}}));
+  conditions.push_back(if_then(required_keys({"items"}), std::move(items_need_array)));
   details.set("allOf", arr(std::move(conditions)));
 
   return obj({{"oneOf", arr({ref("typeName", "Shorthand: just the type."), std::move(details)})}});
@@ -301,14 +322,9 @@ Json rest_step() {
        {"retry_policy", ref("retryPolicy", "Overrides the alias's retry policy.")},
        {"expect", status_codes("Statuses that count as success (default any 2xx).")}});
   // Exactly one of connection and url; no Authorization header on a connection.
-  body.set("oneOf", arr({obj({{"required", strings({"connection"})}}),
-                         obj({{"required", strings({"url"})}})}));
-  body.set("if", obj({{"required", strings({"connection"})}}));
-  body.set("then",
-           obj({{"properties",
-                 obj({{"headers",
-                       obj({{"propertyNames",
-                             obj({{"not", obj({{"pattern", kAuthorizationPattern}})}})}})}})}}));
+  body.set("oneOf", arr({required_keys({"connection"}), required_keys({"url"})}));
+  body.set("if", required_keys({"connection"}));
+  body.set("then", property_matches("headers", no_authorization_header()));
   return step_shape(
       "Calls a REST endpoint. Outputs: status_code, headers, body, duration_ms, "
       "attempts.",
@@ -511,18 +527,12 @@ Json oauth_profile() {
        {"pkce", choice("PKCE method for the authorization-code grant.", {"S256", "none"})}},
       {"client_id"});
   // Without discovery, the token URL is needed, and the authorization URL for the code grant.
-  Json no_issuer = obj({{"not", obj({{"required", strings({"issuer"})}})}});
-  Json code_grant_without_issuer = obj(
-      {{"not",
-        obj({{"anyOf",
-              arr({obj({{"required", strings({"issuer"})}}),
-                   obj({{"required", strings({"grant_type"})},
-                        {"properties",
-                         obj({{"grant_type", obj({{"const", "client_credentials"}})}})}})})}})}});
-  schema.set("allOf",
-             arr({obj({{"if", no_issuer}, {"then", obj({{"required", strings({"token_url"})}})}}),
-                  obj({{"if", code_grant_without_issuer},
-                       {"then", obj({{"required", strings({"authorization_url"})}})}})}));
+  Json code_grant_without_issuer =
+      negation(any_of({required_keys({"issuer"}), has_value("grant_type", "client_credentials")}));
+  schema.set(
+      "allOf",
+      arr({if_then(negation(required_keys({"issuer"})), required_keys({"token_url"})),
+           if_then(std::move(code_grant_without_issuer), required_keys({"authorization_url"}))}));
   return schema;
 }
 
@@ -540,7 +550,7 @@ Json http_connection() {
       "Headers sent with every request (not Authorization: the credential "
       "supplies it).",
       obj({{"type", strings({"string", "number"})}}));
-  headers.set("propertyNames", obj({{"not", obj({{"pattern", kAuthorizationPattern}})}}));
+  headers.set("propertyNames", negation(obj({{"pattern", kAuthorizationPattern}})));
   return kind_schema(
       "HttpConnection", "Gives a connection alias its endpoint and credential.",
       {{"alias", name("The ConnectionAlias this connection serves.")},
@@ -576,9 +586,9 @@ Json credential() {
                      std::initializer_list<std::string_view> forbids) {
     Object forbidden;
     for (std::string_view key : forbids) forbidden.emplace_back(std::string(key), false);
-    return obj({{"if", obj({{"required", strings({"type"})},
-                            {"properties", obj({{"type", obj({{"const", type}})}})}})},
-                {"then", obj({{"required", strings(needs)}, {"properties", obj(forbidden)}})}});
+    Json fields = required_keys(needs);
+    fields.set("properties", obj(std::move(forbidden)));
+    return if_then(has_value("type", type), std::move(fields));
   };
   schema.set(
       "allOf",
@@ -666,9 +676,7 @@ Json schema() {
   Array dispatch;
   for (std::string_view kind : kKinds) {
     kinds.emplace_back(kind);
-    dispatch.push_back(obj({{"if", obj({{"properties", obj({{"kind", obj({{"const", kind}})}})},
-                                        {"required", strings({"kind"})}})},
-                            {"then", ref(kind)}}));
+    dispatch.push_back(if_then(has_value("kind", kind), ref(kind)));
   }
   return obj({
       {"$schema", "http://json-schema.org/draft-07/schema#"},
