@@ -36,7 +36,7 @@ class Json {
   static Json array(Array items) { return Json(std::move(items)); }
   static Json object(Object members) { return Json(std::move(members)); }
 
-  // Adds (or, for objects built up in steps, appends) a member.
+  // Appends a member to an object (`set`) or an item to an array (`push`).
   Json& set(std::string key, Json value) {
     std::get<Object>(data_).emplace_back(std::move(key), std::move(value));
     return *this;
@@ -89,7 +89,7 @@ Json strings(std::initializer_list<std::string_view> values) {
 constexpr std::string_view kNamePattern = R"(^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)?$)";
 constexpr std::string_view kParamNamePattern = "^[A-Za-z0-9_]+$";
 constexpr std::string_view kIdentifierPattern = "^[A-Za-z_][A-Za-z0-9_]*$";
-constexpr std::string_view kDurationPattern = "^[0-9]+(ms|s|m|h)$";
+constexpr std::string_view kDurationPattern = "^[0-9]{1,12}(ms|s|m|h)$";  // as parse_duration
 constexpr std::string_view kHttpUrlPattern = "^https?://";
 // "Authorization" in any case: the credential supplies it, never a header map.
 constexpr std::string_view kAuthorizationPattern =
