@@ -19,10 +19,45 @@ void read_string(const MapFields& f, Decoder& d, std::string_view key, std::stri
     if (auto s = d.string(*n, key)) out = *s;
 }
 
-// A URL field must be absolute http(s); the error names the field.
+// The parts of an absolute URL that decide where a request goes.
+struct UrlOrigin {
+  std::string scheme;    // "http" or "https"
+  std::string userinfo;  // before '@', if any
+  std::string host;      // lower-case; IPv6 literals keep their brackets
+};
+
+std::optional<UrlOrigin> parse_origin(std::string_view url) {
+  UrlOrigin origin;
+  if (url.rfind("https://", 0) == 0) origin.scheme = "https";
+  else if (url.rfind("http://", 0) == 0) origin.scheme = "http";
+  else return std::nullopt;
+  std::string_view rest = url.substr(origin.scheme.size() + 3);
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    origin.userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  }
+  std::string_view host = authority;
+  if (!host.empty() && host[0] == '[') {
+    auto close = host.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    host = host.substr(0, close + 1);
+  } else {
+    host = host.substr(0, host.find(':'));
+  }
+  if (host.empty()) return std::nullopt;
+  for (char c : host) origin.host += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return origin;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "127.0.0.1" || host == "localhost" || host == "[::1]";
+}
+
+// A URL field must be absolute http(s) with a host; the error names the field.
 void check_url(const Node* node, const std::string& url, Decoder& d, std::string_view key) {
   if (!node || url.empty()) return;
-  if (url.rfind("https://", 0) != 0 && url.rfind("http://", 0) != 0) {
+  if (!parse_origin(url)) {
     d.diagnostics().error("invalid-url", node->range,
                           fmt::format("'{}' must be an absolute http:// or https:// URL, not '{}'",
                                       key, url));
@@ -86,10 +121,14 @@ std::unique_ptr<Definition> decode_profile(const Node& root, Decoder& d) {
             *n, "pkce", {{"S256", OAuthProfile::Pkce::S256}, {"none", OAuthProfile::Pkce::None}}))
       p->pkce = *s;
   if (auto n = f.get("redirect_url")) {
+    // Compare the parsed host, not a prefix: http://127.0.0.1.evil.example and
+    // http://localhost@evil.example are not loopback.
+    auto origin = parse_origin(p->redirect_url);
+    bool loopback = origin && origin->scheme == "http" && origin->userinfo.empty() &&
+                    is_loopback_host(origin->host);
+    bool https = origin && origin->scheme == "https" && origin->userinfo.empty();
     const std::string& url = p->redirect_url;
-    bool loopback = url.rfind("http://127.0.0.1", 0) == 0 || url.rfind("http://localhost", 0) == 0 ||
-                    url.rfind("http://[::1]", 0) == 0;
-    if (!url.empty() && !loopback && url.rfind("https://", 0) != 0)
+    if (origin && !loopback && !https)
       d.diagnostics().error("insecure-redirect-url", n->range,
                             fmt::format("redirect_url '{}' must be https:// or a loopback "
                                         "http://127.0.0.1 address (RFC 8252)",
@@ -155,12 +194,18 @@ std::unique_ptr<Definition> decode_credential(const Node& root, Decoder& d) {
               with_common({"type", "oauth_profile", "integration_type", "username", "password",
                            "header", "value"}));
   f.record(c->fields);
-  if (auto n = f.required("type", "Credential"))
+  bool type_known = false;
+  if (auto n = f.required("type", "Credential")) {
     if (auto t = d.enumeration<Credential::Type>(*n, "type",
                                                  {{"oauth2", Credential::Type::OAuth2},
                                                   {"basic", Credential::Type::Basic},
-                                                  {"api_key", Credential::Type::ApiKey}}))
+                                                  {"api_key", Credential::Type::ApiKey}})) {
       c->type = *t;
+      type_known = true;
+    }
+  }
+  // Without a known type, the type-specific checks would only add noise.
+  if (!type_known) return c;
   if (auto n = f.get("integration_type"))
     if (auto t = d.enumeration<Credential::IntegrationType>(
             *n, "integration_type",

@@ -52,8 +52,11 @@ void Decoder::unknown_choice(const Node& node, std::string_view what,
 
 std::optional<std::string> Decoder::string(const Node& node, std::string_view what) {
   if (node.type == Node::Type::String) return node.text;
-  // Numbers and booleans written where text is expected are taken as written.
-  if (node.type == Node::Type::Integer || node.type == Node::Type::Float) return node.text;
+  // Numbers and booleans written where text is expected are taken as written
+  // (`X-Debug: true` is the header value "true").
+  if (node.type == Node::Type::Integer || node.type == Node::Type::Float ||
+      node.type == Node::Type::Boolean)
+    return node.text;
   wrong_type(node, what, "a string");
   return std::nullopt;
 }
@@ -316,13 +319,6 @@ std::optional<RetryPolicy> Decoder::retry_policy(const Node& node) {
   return policy;
 }
 
-static std::optional<ValueType> value_type_from(std::string_view name) {
-  for (ValueType t : {ValueType::String, ValueType::Integer, ValueType::Number, ValueType::Boolean,
-                      ValueType::Object, ValueType::Array, ValueType::Any})
-    if (value_type_name(t) == name) return t;
-  return std::nullopt;
-}
-
 TypeSpec Decoder::type_spec(const Node& node, std::string_view what) {
   TypeSpec spec;
   spec.range = node.range;
@@ -347,6 +343,22 @@ TypeSpec Decoder::type_spec(const Node& node, std::string_view what) {
   }
   wrong_type(node, what, "a type name");
   return spec;
+}
+
+// "an integer", "an array of strings", … for messages.
+static std::string describe_type(const TypeSpec& spec) {
+  switch (spec.type) {
+    case ValueType::String: return "a string";
+    case ValueType::Integer: return "an integer";
+    case ValueType::Number: return "a number";
+    case ValueType::Boolean: return "true or false";
+    case ValueType::Object: return "an object";
+    case ValueType::Any: return "any value";
+    case ValueType::Array:
+      return spec.items ? fmt::format("an array of {} values", value_type_name(spec.items->type))
+                        : "an array";
+  }
+  return "?";
 }
 
 // Whether a literal value fits a declared type (integers fit number).
@@ -408,14 +420,9 @@ std::vector<ParamSpec> Decoder::params(const Node& node, std::string_view what, 
         param.default_value = literal(*n);
         param.default_range = n->range;
         if (!fits(*param.default_value, param.type))
-          diagnostics_.error(
-              "wrong-default-type", n->range,
-              fmt::format("default of '{}' must be {}{}, not {}", key.text,
-                          param.type.type == ValueType::Integer ? "an " : "a ",
-                          param.type.type == ValueType::Array && param.type.items
-                              ? fmt::format("array of {}", value_type_name(param.type.items->type))
-                              : std::string(value_type_name(param.type.type)),
-                          Node::describe(n->type)));
+          diagnostics_.error("wrong-default-type", n->range,
+                             fmt::format("default of '{}' must be {}, not {}", key.text,
+                                         describe_type(param.type), Node::describe(n->type)));
       }
     } else {
       wrong_type(spec_node, key.text, "a type name or a mapping with 'type'");
@@ -436,6 +443,7 @@ MapFields::MapFields(const Node& map, Decoder& decoder, std::vector<std::string_
     std::string help;
     if (auto near = closest_match(key.text, candidates)) {
       message += fmt::format(" (did you mean '{}'?)", *near);
+      suggested_.push_back(*near);
     } else {
       help = "allowed keys here: " + join_names(candidates);
     }
@@ -445,6 +453,8 @@ MapFields::MapFields(const Node& map, Decoder& decoder, std::vector<std::string_
 
 const Node* MapFields::required(std::string_view key, std::string_view context) const {
   if (const Node* n = map_.find(key)) return n;
+  for (const auto& s : suggested_)
+    if (s == key) return nullptr;
   decoder_.diagnostics().error("missing-field", map_.range,
                                fmt::format("missing required key '{}' in {}", key, context));
   return nullptr;

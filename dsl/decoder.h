@@ -75,6 +75,9 @@ class MapFields {
  private:
   const Node& map_;
   Decoder& decoder_;
+  // Keys offered as "did you mean" for a misspelt key: already reported, so
+  // not reported again as missing.
+  std::vector<std::string> suggested_;
 };
 
 template <typename E>

@@ -64,13 +64,28 @@ size_t underline_width(const SourceRange& range, std::string_view line) {
   return width == 0 ? 1 : width;
 }
 
+// The line with `width` code points from `column` replaced by '*'.
+std::string mask(std::string_view line, uint32_t column, size_t width) {
+  std::string out;
+  uint32_t current = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (!is_continuation_byte(line[i])) ++current;
+    bool masked = current >= column && current < column + width;
+    if (!masked) out += line[i];
+    else if (!is_continuation_byte(line[i])) out += '*';
+  }
+  return out;
+}
+
 void append_excerpt(std::string& out, const Diagnostic& diagnostic,
                     const TextRenderOptions& options) {
   const SourceRange& range = diagnostic.range;
   std::string_view line = range.file->line_text(range.begin.line);
   std::string number = std::to_string(range.begin.line);
   std::string gutter(number.size(), ' ');
-  out += fmt::format("   {} | {}\n", number, line);
+  std::string shown(line);
+  if (diagnostic.secret_range) shown = mask(line, range.begin.column, underline_width(range, line));
+  out += fmt::format("   {} | {}\n", number, shown);
   out += fmt::format("   {} | {}", gutter, caret_indent(line, range.begin.column));
   if (options.color) out += severity_color(diagnostic.severity);
   out += '^';

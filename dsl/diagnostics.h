@@ -17,6 +17,9 @@ struct Diagnostic {
   SourceRange range;
   std::string message;  // one line; includes "did you mean 'x'?" where there is one
   std::string help;     // optional: how to fix it, shown on its own line
+  // The range holds a secret (a literal client_secret, say): excerpts show it
+  // masked, so validation output in CI logs never repeats it.
+  bool secret_range = false;
 };
 
 // Collects diagnostics from every stage. Not thread-safe.

@@ -12,7 +12,7 @@ void add_schema_command(CLI::App& app, int& exit_code) {
       "Print a JSON Schema (draft-07) of every definition kind, for yaml-language-server, VS Code "
       "and other tools");
   cmd->callback([&exit_code] {
-    std::cout << definition_json_schema() << "\n";
+    std::cout << definition_json_schema();
     exit_code = kExitOk;
   });
 }

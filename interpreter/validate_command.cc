@@ -36,15 +36,15 @@ int run_validate(const ValidateOptions& options) {
     std::cout << render_json(diagnostics) << "\n";
   } else if (options.format == "sarif") {
     std::cout << render_sarif(diagnostics) << "\n";
+  } else if (diagnostics.items().empty()) {
+    std::cout << fmt::format("{} definition{} checked, no problems\n", set.all().size(),
+                             set.all().size() == 1 ? "" : "s");
   } else {
     TextRenderOptions text_options;
     text_options.color = use_color(stdout);
     std::string text = render_text(diagnostics, text_options);
     std::cout << text;
     if (!text.empty() && text.back() != '\n') std::cout << "\n";
-    if (diagnostics.items().empty())
-      std::cout << fmt::format("{} definition{} checked\n", set.all().size(),
-                               set.all().size() == 1 ? "" : "s");
   }
   if (diagnostics.has_errors()) return kExitFailed;
   if (options.strict && diagnostics.warning_count() > 0) return kExitFailed;

@@ -10,10 +10,12 @@ namespace {
 
 void check_secret(std::string_view field, const SecretRef& secret, Diagnostics& diagnostics) {
   if (secret.source != SecretRef::Source::Literal) return;
-  diagnostics.warning("literal-secret", secret.range,
-                      std::string(field) +
-                          " is written literally; use {env: NAME} or {file: PATH} so the secret "
-                          "stays out of definition files");
+  diagnostics
+      .warning("literal-secret", secret.range,
+               std::string(field) +
+                   " is written literally; use {env: NAME} or {file: PATH} so the secret "
+                   "stays out of definition files")
+      .secret_range = true;
 }
 
 }  // namespace
