@@ -1,10 +1,10 @@
 #include "dsl/pill_lexer.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 namespace flowline {
 namespace {
@@ -53,7 +53,8 @@ size_t character_length(std::string_view text, size_t pos) {
 // Control characters and stray bytes would garble a one-line message.
 std::string quote_character(std::string_view character) {
   auto byte = static_cast<unsigned char>(character[0]);
-  if (character.size() == 1 && (byte < 0x20 || byte == 0x7F)) return fmt::format("character U+{:04X}", byte);
+  if (character.size() == 1 && (byte < 0x20 || byte == 0x7F))
+    return fmt::format("character U+{:04X}", byte);
   if (character.size() == 1 && byte >= 0x80) return fmt::format("byte 0x{:02X}", byte);
   return fmt::format("'{}'", character);
 }
@@ -169,18 +170,20 @@ PillToken PillLexer::lex_number(size_t begin) {
   std::string_view written = text_.substr(begin, pos_ - begin);
   if (decimal) {
     PillToken token = make(PillTokenKind::Decimal, begin, pos_);
-    auto [end, error] = std::from_chars(written.data(), written.data() + written.size(), token.decimal);
+    auto [end, error] =
+        std::from_chars(written.data(), written.data() + written.size(), token.decimal);
     if (error == std::errc() && std::isfinite(token.decimal)) return token;
     // Underflow to zero is harmless; only a number too large to hold is an error.
     if (error == std::errc::result_out_of_range && is_tiny(written)) {
       token.decimal = 0;
       return token;
     }
-    return invalid(begin, pos_, fmt::format("number '{}' is out of range", shorten(written)),
-                   begin, pos_);
+    return invalid(begin, pos_, fmt::format("number '{}' is out of range", shorten(written)), begin,
+                   pos_);
   }
   PillToken token = make(PillTokenKind::Integer, begin, pos_);
-  auto [end, error] = std::from_chars(written.data(), written.data() + written.size(), token.integer);
+  auto [end, error] =
+      std::from_chars(written.data(), written.data() + written.size(), token.integer);
   constexpr uint64_t kLargestMagnitude = uint64_t{1} << 63;  // |INT64_MIN|
   if (error != std::errc() || token.integer > kLargestMagnitude) {
     return invalid(begin, pos_, fmt::format("integer '{}' is out of range", shorten(written)),
@@ -210,20 +213,35 @@ PillToken PillLexer::lex_string(size_t begin) {
     char kind = text_[escape + 1];
     pos_ = escape + 2;
     switch (kind) {
-      case 'n': value += '\n'; continue;
-      case 't': value += '\t'; continue;
-      case 'r': value += '\r'; continue;
-      case '\\': value += '\\'; continue;
-      case '\'': value += '\''; continue;
-      case '"': value += '"'; continue;
-      case '/': value += '/'; continue;
-      case 'u': break;
+      case 'n':
+        value += '\n';
+        continue;
+      case 't':
+        value += '\t';
+        continue;
+      case 'r':
+        value += '\r';
+        continue;
+      case '\\':
+        value += '\\';
+        continue;
+      case '\'':
+        value += '\'';
+        continue;
+      case '"':
+        value += '"';
+        continue;
+      case '/':
+        value += '/';
+        continue;
+      case 'u':
+        break;
       default: {
         size_t length = character_length(text_, escape + 1);
-        return invalid(begin, escape + 1 + length,
-                       fmt::format("invalid escape '\\{}' in string",
-                                   text_.substr(escape + 1, length)),
-                       escape, escape + 1 + length);
+        return invalid(
+            begin, escape + 1 + length,
+            fmt::format("invalid escape '\\{}' in string", text_.substr(escape + 1, length)),
+            escape, escape + 1 + length);
       }
     }
     // \uXXXX, with a surrogate pair written as two escapes.
@@ -271,7 +289,9 @@ PillToken PillLexer::lex_string(size_t begin) {
 }
 
 PillToken PillLexer::lex_operator(size_t begin) {
-  auto peek = [&](size_t ahead) { return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0'; };
+  auto peek = [&](size_t ahead) {
+    return pos_ + ahead < text_.size() ? text_[pos_ + ahead] : '\0';
+  };
   auto single = [&](PillTokenKind kind) {
     pos_ += 1;
     return make(kind, begin, pos_);
@@ -288,26 +308,46 @@ PillToken PillLexer::lex_operator(size_t begin) {
                    pos_);
   };
   switch (text_[pos_]) {
-    case '.': return single(PillTokenKind::Dot);
-    case '[': return single(PillTokenKind::LeftBracket);
-    case ']': return single(PillTokenKind::RightBracket);
-    case '(': return single(PillTokenKind::LeftParen);
-    case ')': return single(PillTokenKind::RightParen);
-    case ',': return single(PillTokenKind::Comma);
-    case ':': return single(PillTokenKind::Colon);
-    case '+': return single(PillTokenKind::Plus);
-    case '-': return single(PillTokenKind::Minus);
-    case '*': return single(PillTokenKind::Star);
-    case '/': return single(PillTokenKind::Slash);
-    case '%': return single(PillTokenKind::Percent);
-    case '?': return peek(1) == '?' ? pair(PillTokenKind::Coalesce) : single(PillTokenKind::Question);
-    case '|': return peek(1) == '|' ? pair(PillTokenKind::Or) : near_miss("||");
-    case '&': return peek(1) == '&' ? pair(PillTokenKind::And) : near_miss("&&");
-    case '=': return peek(1) == '=' ? pair(PillTokenKind::Equal) : near_miss("==");
-    case '!': return peek(1) == '=' ? pair(PillTokenKind::NotEqual) : single(PillTokenKind::Bang);
-    case '<': return peek(1) == '=' ? pair(PillTokenKind::LessEqual) : single(PillTokenKind::Less);
-    case '>': return peek(1) == '=' ? pair(PillTokenKind::GreaterEqual) : single(PillTokenKind::Greater);
-    default: break;
+    case '.':
+      return single(PillTokenKind::Dot);
+    case '[':
+      return single(PillTokenKind::LeftBracket);
+    case ']':
+      return single(PillTokenKind::RightBracket);
+    case '(':
+      return single(PillTokenKind::LeftParen);
+    case ')':
+      return single(PillTokenKind::RightParen);
+    case ',':
+      return single(PillTokenKind::Comma);
+    case ':':
+      return single(PillTokenKind::Colon);
+    case '+':
+      return single(PillTokenKind::Plus);
+    case '-':
+      return single(PillTokenKind::Minus);
+    case '*':
+      return single(PillTokenKind::Star);
+    case '/':
+      return single(PillTokenKind::Slash);
+    case '%':
+      return single(PillTokenKind::Percent);
+    case '?':
+      return peek(1) == '?' ? pair(PillTokenKind::Coalesce) : single(PillTokenKind::Question);
+    case '|':
+      return peek(1) == '|' ? pair(PillTokenKind::Or) : near_miss("||");
+    case '&':
+      return peek(1) == '&' ? pair(PillTokenKind::And) : near_miss("&&");
+    case '=':
+      return peek(1) == '=' ? pair(PillTokenKind::Equal) : near_miss("==");
+    case '!':
+      return peek(1) == '=' ? pair(PillTokenKind::NotEqual) : single(PillTokenKind::Bang);
+    case '<':
+      return peek(1) == '=' ? pair(PillTokenKind::LessEqual) : single(PillTokenKind::Less);
+    case '>':
+      return peek(1) == '=' ? pair(PillTokenKind::GreaterEqual) : single(PillTokenKind::Greater);
+    default:
+      break;
   }
   size_t length = character_length(text_, pos_);
   pos_ += length;
@@ -317,11 +357,15 @@ PillToken PillLexer::lex_operator(size_t begin) {
 
 std::string describe_token(const PillToken& token) {
   switch (token.kind) {
-    case PillTokenKind::End: return "end of pill";
+    case PillTokenKind::End:
+      return "end of pill";
     case PillTokenKind::Integer:
-    case PillTokenKind::Decimal: return fmt::format("number '{}'", shorten(token.text));
-    case PillTokenKind::String: return fmt::format("string '{}'", shorten(token.string_value));
-    default: return fmt::format("'{}'", shorten(token.text));
+    case PillTokenKind::Decimal:
+      return fmt::format("number '{}'", shorten(token.text));
+    case PillTokenKind::String:
+      return fmt::format("string '{}'", shorten(token.string_value));
+    default:
+      return fmt::format("'{}'", shorten(token.text));
   }
 }
 

@@ -18,18 +18,39 @@ enum class PillTokenKind {
   Integer,     // `integer` holds the magnitude (up to 2^63, so `-9223372036854775808` parses)
   Decimal,     // `decimal`
   String,      // `string_value` holds the unescaped text
-  True, False, Null, In,
-  Dot, LeftBracket, RightBracket, LeftParen, RightParen, Comma, Question, Colon,
-  Coalesce,                                                        // ??
-  Or, And,                                                         // || &&
-  Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual,         // == != < <= > >=
-  Plus, Minus, Star, Slash, Percent, Bang,                         // + - * / % !
+  True,
+  False,
+  Null,
+  In,
+  Dot,
+  LeftBracket,
+  RightBracket,
+  LeftParen,
+  RightParen,
+  Comma,
+  Question,
+  Colon,
+  Coalesce,  // ??
+  Or,
+  And,  // || &&
+  Equal,
+  NotEqual,
+  Less,
+  LessEqual,
+  Greater,
+  GreaterEqual,  // == != < <= > >=
+  Plus,
+  Minus,
+  Star,
+  Slash,
+  Percent,
+  Bang,  // + - * / % !
 };
 
 struct PillToken {
   PillTokenKind kind = PillTokenKind::End;
-  uint32_t begin = 0;  // byte offset of the token's first byte
-  uint32_t end = 0;    // one past its last byte
+  uint32_t begin = 0;        // byte offset of the token's first byte
+  uint32_t end = 0;          // one past its last byte
   std::string_view text;     // as written (for a string, quotes included)
   std::string string_value;  // String
   uint64_t integer = 0;      // Integer

@@ -3,12 +3,12 @@
 // parsed, so one pass reports every broken pill.
 #include "dsl/pill_parser.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <optional>
-
-#include <fmt/format.h>
 
 #include "dsl/pill_lexer.h"
 #include "dsl/suggest.h"
@@ -88,22 +88,38 @@ struct BinaryInfo {
 
 std::optional<BinaryInfo> binary_info(PillTokenKind kind) {
   switch (kind) {
-    case PillTokenKind::Coalesce: return BinaryInfo{kCoalesce, BinaryOp::Coalesce};
-    case PillTokenKind::Or: return BinaryInfo{kOr, BinaryOp::Or};
-    case PillTokenKind::And: return BinaryInfo{kAnd, BinaryOp::And};
-    case PillTokenKind::Equal: return BinaryInfo{kEquality, BinaryOp::Equal};
-    case PillTokenKind::NotEqual: return BinaryInfo{kEquality, BinaryOp::NotEqual};
-    case PillTokenKind::Less: return BinaryInfo{kComparison, BinaryOp::Less};
-    case PillTokenKind::LessEqual: return BinaryInfo{kComparison, BinaryOp::LessEqual};
-    case PillTokenKind::Greater: return BinaryInfo{kComparison, BinaryOp::Greater};
-    case PillTokenKind::GreaterEqual: return BinaryInfo{kComparison, BinaryOp::GreaterEqual};
-    case PillTokenKind::In: return BinaryInfo{kComparison, BinaryOp::In};
-    case PillTokenKind::Plus: return BinaryInfo{kAdditive, BinaryOp::Add};
-    case PillTokenKind::Minus: return BinaryInfo{kAdditive, BinaryOp::Subtract};
-    case PillTokenKind::Star: return BinaryInfo{kMultiplicative, BinaryOp::Multiply};
-    case PillTokenKind::Slash: return BinaryInfo{kMultiplicative, BinaryOp::Divide};
-    case PillTokenKind::Percent: return BinaryInfo{kMultiplicative, BinaryOp::Modulo};
-    default: return std::nullopt;
+    case PillTokenKind::Coalesce:
+      return BinaryInfo{kCoalesce, BinaryOp::Coalesce};
+    case PillTokenKind::Or:
+      return BinaryInfo{kOr, BinaryOp::Or};
+    case PillTokenKind::And:
+      return BinaryInfo{kAnd, BinaryOp::And};
+    case PillTokenKind::Equal:
+      return BinaryInfo{kEquality, BinaryOp::Equal};
+    case PillTokenKind::NotEqual:
+      return BinaryInfo{kEquality, BinaryOp::NotEqual};
+    case PillTokenKind::Less:
+      return BinaryInfo{kComparison, BinaryOp::Less};
+    case PillTokenKind::LessEqual:
+      return BinaryInfo{kComparison, BinaryOp::LessEqual};
+    case PillTokenKind::Greater:
+      return BinaryInfo{kComparison, BinaryOp::Greater};
+    case PillTokenKind::GreaterEqual:
+      return BinaryInfo{kComparison, BinaryOp::GreaterEqual};
+    case PillTokenKind::In:
+      return BinaryInfo{kComparison, BinaryOp::In};
+    case PillTokenKind::Plus:
+      return BinaryInfo{kAdditive, BinaryOp::Add};
+    case PillTokenKind::Minus:
+      return BinaryInfo{kAdditive, BinaryOp::Subtract};
+    case PillTokenKind::Star:
+      return BinaryInfo{kMultiplicative, BinaryOp::Multiply};
+    case PillTokenKind::Slash:
+      return BinaryInfo{kMultiplicative, BinaryOp::Divide};
+    case PillTokenKind::Percent:
+      return BinaryInfo{kMultiplicative, BinaryOp::Modulo};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -172,8 +188,9 @@ class PillParser {
 
   bool fail(std::string code, size_t begin, size_t end, std::string message,
             std::string help = {}) {
-    if (!failed_) diagnostics_.error(std::move(code), ranges_.range(begin, end), std::move(message),
-                                     std::move(help));
+    if (!failed_)
+      diagnostics_.error(std::move(code), ranges_.range(begin, end), std::move(message),
+                         std::move(help));
     failed_ = true;
     return false;
   }
@@ -309,12 +326,23 @@ class PillParser {
   Parsed parse_prefix() {
     const PillToken token = current_;
     switch (token.kind) {
-      case PillTokenKind::Integer: return parse_integer();
-      case PillTokenKind::Decimal: advance(); return literal(token, Value(token.decimal));
-      case PillTokenKind::String: advance(); return literal(token, Value(token.string_value));
-      case PillTokenKind::True: advance(); return literal(token, Value(true));
-      case PillTokenKind::False: advance(); return literal(token, Value(false));
-      case PillTokenKind::Null: advance(); return literal(token, Value());
+      case PillTokenKind::Integer:
+        return parse_integer();
+      case PillTokenKind::Decimal:
+        advance();
+        return literal(token, Value(token.decimal));
+      case PillTokenKind::String:
+        advance();
+        return literal(token, Value(token.string_value));
+      case PillTokenKind::True:
+        advance();
+        return literal(token, Value(true));
+      case PillTokenKind::False:
+        advance();
+        return literal(token, Value(false));
+      case PillTokenKind::Null:
+        advance();
+        return literal(token, Value());
       case PillTokenKind::Identifier: {
         advance();
         if (current_.kind == PillTokenKind::LeftParen) return parse_call(token);
@@ -331,14 +359,17 @@ class PillParser {
         advance();
         return inner;
       }
-      case PillTokenKind::LeftBracket: return parse_list();
+      case PillTokenKind::LeftBracket:
+        return parse_list();
       case PillTokenKind::Bang:
-      case PillTokenKind::Minus: return parse_unary();
+      case PillTokenKind::Minus:
+        return parse_unary();
       case PillTokenKind::End:
         fail("pill-syntax", previous_.end, previous_.end,
              fmt::format("expected an expression after '{}'", previous_.text));
         return {};
-      case PillTokenKind::Invalid: return unexpected(token);
+      case PillTokenKind::Invalid:
+        return unexpected(token);
       default:
         fail("pill-syntax", token.begin, token.end,
              "expected an expression, found " + describe_token(token));
@@ -356,7 +387,8 @@ class PillParser {
     const PillToken token = current_;
     advance();
     constexpr uint64_t kLargestMagnitude = uint64_t{1} << 63;
-    if (token.integer < kLargestMagnitude) return literal(token, Value(static_cast<int64_t>(token.integer)));
+    if (token.integer < kLargestMagnitude)
+      return literal(token, Value(static_cast<int64_t>(token.integer)));
     // 2^63 only exists as the operand of a minus: -9223372036854775808.
     bool negated = negating_ == token.begin && !is_postfix(current_.kind);
     if (!negated) {
@@ -386,8 +418,9 @@ class PillParser {
         operand.expr->range = ranges_.range(operand.begin, operand.end);
         return operand;
       }
-      bool foldable = (value.is_integer() && value.as_integer() != std::numeric_limits<int64_t>::min()) ||
-                      value.type() == Value::Type::Number;
+      bool foldable =
+          (value.is_integer() && value.as_integer() != std::numeric_limits<int64_t>::min()) ||
+          value.type() == Value::Type::Number;
       if (foldable) {
         value = value.is_integer() ? Value(-value.as_integer()) : Value(-value.as_number());
         operand.begin = op.begin;

@@ -79,8 +79,8 @@ std::optional<std::string> closest_match(std::string_view word,
     if (distance > limit) continue;
     if (distance > 0 && distance >= std::max(exact_word.size(), exact_candidate.size())) continue;
     if (distance > best_distance) continue;
-    size_t exact_distance = osa_distance(exact_word, exact_candidate, exact_word.size() +
-                                                                          exact_candidate.size());
+    size_t exact_distance =
+        osa_distance(exact_word, exact_candidate, exact_word.size() + exact_candidate.size());
     if (distance == best_distance && exact_distance >= best_exact_distance) continue;
     best = &candidate;
     best_distance = distance;

@@ -15,14 +15,14 @@
 // - An action's output values and error_evaluation are evaluated after its
 //   steps, so they see every step; `error` is only in scope inside `catch`.
 // - The loop name given by `as` is in scope only inside its `do`.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "dsl/pill_parser.h"
 #include "dsl/suggest.h"
@@ -109,7 +109,8 @@ class PillReferenceChecker {
 
   void index_steps(const StepList& steps) {
     for (const Step& step : steps) {
-      if (auto* loop = step.as<ForEachStep>(); loop && !loop->as.empty()) loop_names_.insert(loop->as);
+      if (auto* loop = step.as<ForEachStep>(); loop && !loop->as.empty())
+        loop_names_.insert(loop->as);
       if (!step.id.empty() && !placements_.count(step.id)) {
         step_ids_.push_back(step.id);
         placements_[step.id] = Placement{&step, ancestors_, branch_path_};
@@ -283,10 +284,10 @@ class PillReferenceChecker {
       bool given = std::any_of(call.inputs.begin(), call.inputs.end(),
                                [&](const NamedValue& input) { return input.name == param.name; });
       if (given) continue;
-      diagnostics_.error("missing-input", call.callee.range.known() ? call.callee.range : step.range,
-                         fmt::format("missing mandatory input '{}' of '{}'", param.name,
-                                     call.callee.name),
-                         fmt::format("give it under 'inputs', e.g. {{{}: …}}", param.name));
+      diagnostics_.error(
+          "missing-input", call.callee.range.known() ? call.callee.range : step.range,
+          fmt::format("missing mandatory input '{}' of '{}'", param.name, call.callee.name),
+          fmt::format("give it under 'inputs', e.g. {{{}: …}}", param.name));
     }
   }
 
@@ -296,8 +297,11 @@ class PillReferenceChecker {
 
   void check(const ValueTemplate& value, const Scope& scope) {
     switch (value.kind) {
-      case ValueTemplate::Kind::Literal: return;
-      case ValueTemplate::Kind::Template: check(value.tmpl, scope); return;
+      case ValueTemplate::Kind::Literal:
+        return;
+      case ValueTemplate::Kind::Template:
+        check(value.tmpl, scope);
+        return;
       case ValueTemplate::Kind::Array:
         for (const auto& item : value.items) check(item, scope);
         return;
@@ -329,8 +333,10 @@ class PillReferenceChecker {
         visit(*node->args[1], scope);
         const Expr& index = *node->args[1];
         bool static_name = index.kind == ExprKind::Literal && index.literal.is_string();
-        if (!static_name) segments.clear();  // nothing past a computed index can be checked
-        else segments.push_back({index.literal.as_string(), node});
+        if (!static_name)
+          segments.clear();  // nothing past a computed index can be checked
+        else
+          segments.push_back({index.literal.as_string(), node});
       }
       node = node->args[0].get();
     }
@@ -400,11 +406,11 @@ class PillReferenceChecker {
     const Segment& field = path[1];
     if (field.name == "status") {
       if (path.size() >= 3 && !contains(kStatusFields, path[2].name)) {
-        diagnostics_.error("unknown-step-output", path[2].node->range,
-                           fmt::format("unknown field '{}' of the status of step '{}'",
-                                       path[2].name, id.name) +
-                               did_you_mean(path[2].name, kStatusFields),
-                           "a status has: code, message");
+        diagnostics_.error(
+            "unknown-step-output", path[2].node->range,
+            fmt::format("unknown field '{}' of the status of step '{}'", path[2].name, id.name) +
+                did_you_mean(path[2].name, kStatusFields),
+            "a status has: code, message");
       }
       return;
     }
@@ -430,7 +436,8 @@ class PillReferenceChecker {
           set_.find(call->target == CallStep::Target::Action ? Kind::Action : Kind::Subflow,
                     callee_name(call->callee));
       if (callee == nullptr) return std::nullopt;
-      if (callee->kind == Kind::Action) return names_of(static_cast<const Action*>(callee)->outputs);
+      if (callee->kind == Kind::Action)
+        return names_of(static_cast<const Action*>(callee)->outputs);
       return names_of(static_cast<const Subflow*>(callee)->outputs);
     }
     return std::vector<std::string>{};
@@ -450,8 +457,9 @@ class PillReferenceChecker {
         if (here == branch_path_.end() || here->second == branch) continue;
         if (container->as<ParallelStep>()) {
           reason = "it runs in another parallel branch";
-          help = "parallel branches cannot see each other's steps; refer to it after the "
-                 "'parallel'";
+          help =
+              "parallel branches cannot see each other's steps; refer to it after the "
+              "'parallel'";
         } else {
           reason = "it is in another branch";
         }
@@ -479,8 +487,9 @@ class PillReferenceChecker {
     } else if (is_builtin(name)) {
       help = fmt::format("'{}' is a function: call it as {}(…)", name, name);
     } else if (suggestion.empty()) {
-      help = "a pill starts with inputs, vars, steps, session, run, a loop name inside its "
-             "'do', or error inside 'catch'";
+      help =
+          "a pill starts with inputs, vars, steps, session, run, a loop name inside its "
+          "'do', or error inside 'catch'";
     }
     diagnostics_.error("unknown-root", root.range, "unknown name '" + name + "'" + suggestion,
                        help);

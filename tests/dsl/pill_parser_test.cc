@@ -1,8 +1,7 @@
 #include "dsl/pill_parser.h"
 
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -18,11 +17,16 @@ std::string sexpr(const Expr& e) {
       // Decimals get a 'd' so they cannot pass for integers.
       if (e.literal.type() == Value::Type::Number) return fmt::format("{}d", e.literal.as_number());
       return e.literal.to_json();
-    case ExprKind::Root: return e.name;
-    case ExprKind::Member: return fmt::format("(. {} {})", arg(0), e.name);
-    case ExprKind::Index: return fmt::format("([] {} {})", arg(0), arg(1));
-    case ExprKind::Unary: return fmt::format("({} {})", e.unary_op == UnaryOp::Not ? "!" : "neg", arg(0));
-    case ExprKind::Conditional: return fmt::format("(?: {} {} {})", arg(0), arg(1), arg(2));
+    case ExprKind::Root:
+      return e.name;
+    case ExprKind::Member:
+      return fmt::format("(. {} {})", arg(0), e.name);
+    case ExprKind::Index:
+      return fmt::format("([] {} {})", arg(0), arg(1));
+    case ExprKind::Unary:
+      return fmt::format("({} {})", e.unary_op == UnaryOp::Not ? "!" : "neg", arg(0));
+    case ExprKind::Conditional:
+      return fmt::format("(?: {} {} {})", arg(0), arg(1), arg(2));
     case ExprKind::Binary: {
       static const char* kOps[] = {"==", "!=", "<", "<=", ">", ">=", "&&", "||",
                                    "+",  "-",  "*", "/",  "%", "??", "in"};
@@ -31,7 +35,8 @@ std::string sexpr(const Expr& e) {
     case ExprKind::List:
     case ExprKind::Call: {
       std::string out = e.kind == ExprKind::List ? "[" : "(" + e.name;
-      for (size_t i = 0; i < e.args.size(); ++i) out += (i == 0 && e.kind == ExprKind::List ? "" : " ") + arg(i);
+      for (size_t i = 0; i < e.args.size(); ++i)
+        out += (i == 0 && e.kind == ExprKind::List ? "" : " ") + arg(i);
       return out + (e.kind == ExprKind::List ? "]" : ")");
     }
   }
@@ -271,13 +276,15 @@ TEST(PillSyntaxErrors, MistypedDoubledOperators) {
 
 TEST(PillSyntaxErrors, OnlyBuiltinsCanBeCalled) {
   EXPECT_EQ(errors("inputs.f(1)"), "1:17-1:18 [pill-syntax] only built-in functions can be called");
-  EXPECT_EQ(errors("length(x)(1)"), "1:18-1:19 [pill-syntax] only built-in functions can be called");
+  EXPECT_EQ(errors("length(x)(1)"),
+            "1:18-1:19 [pill-syntax] only built-in functions can be called");
 }
 
 TEST(PillSyntaxErrors, Strings) {
   EXPECT_EQ(errors("'abc"), "1:9-1:10 [pill-syntax] unterminated string");
   EXPECT_EQ(errors(R"('a\qb')"), "1:11-1:13 [pill-syntax] invalid escape '\\q' in string");
-  EXPECT_EQ(errors(R"('\u12')"), "1:10-1:14 [pill-syntax] invalid escape: '\\u' needs 4 hex digits");
+  EXPECT_EQ(errors(R"('\u12')"),
+            "1:10-1:14 [pill-syntax] invalid escape: '\\u' needs 4 hex digits");
   EXPECT_EQ(errors(R"('\uD800x')"),
             "1:10-1:16 [pill-syntax] invalid escape '\\uD800': a high surrogate needs a low one "
             "after it");
@@ -320,8 +327,7 @@ TEST(PillFunctions, UnknownFunctionWithoutNearMissListsThemAll) {
 }
 
 TEST(PillFunctions, Arity) {
-  EXPECT_EQ(errors("contains(x)"),
-            "1:9-1:20 [function-arity] 'contains' takes 2 arguments, got 1");
+  EXPECT_EQ(errors("contains(x)"), "1:9-1:20 [function-arity] 'contains' takes 2 arguments, got 1");
   EXPECT_EQ(errors("length()"), "1:9-1:17 [function-arity] 'length' takes 1 argument, got 0");
   EXPECT_EQ(errors("length(a, b)"), "1:9-1:21 [function-arity] 'length' takes 1 argument, got 2");
   EXPECT_EQ(errors("now(1)"), "1:9-1:15 [function-arity] 'now' takes no arguments, got 1");
@@ -332,15 +338,24 @@ TEST(PillFunctions, Arity) {
 
 TEST(PillFunctions, EveryBuiltinHasItsName) {
   const std::pair<Builtin, std::string_view> kNames[] = {
-      {Builtin::Length, "length"},        {Builtin::Upper, "upper"},
-      {Builtin::Lower, "lower"},          {Builtin::Trim, "trim"},
-      {Builtin::Contains, "contains"},    {Builtin::StartsWith, "starts_with"},
-      {Builtin::EndsWith, "ends_with"},   {Builtin::Join, "join"},
-      {Builtin::Split, "split"},          {Builtin::Keys, "keys"},
-      {Builtin::Default, "default"},      {Builtin::ToInt, "to_int"},
-      {Builtin::ToNumber, "to_number"},   {Builtin::ToString, "to_string"},
-      {Builtin::Json, "json"},            {Builtin::ParseJson, "parse_json"},
-      {Builtin::UrlEncode, "url_encode"}, {Builtin::Now, "now"},
+      {Builtin::Length, "length"},
+      {Builtin::Upper, "upper"},
+      {Builtin::Lower, "lower"},
+      {Builtin::Trim, "trim"},
+      {Builtin::Contains, "contains"},
+      {Builtin::StartsWith, "starts_with"},
+      {Builtin::EndsWith, "ends_with"},
+      {Builtin::Join, "join"},
+      {Builtin::Split, "split"},
+      {Builtin::Keys, "keys"},
+      {Builtin::Default, "default"},
+      {Builtin::ToInt, "to_int"},
+      {Builtin::ToNumber, "to_number"},
+      {Builtin::ToString, "to_string"},
+      {Builtin::Json, "json"},
+      {Builtin::ParseJson, "parse_json"},
+      {Builtin::UrlEncode, "url_encode"},
+      {Builtin::Now, "now"},
   };
   for (const auto& [builtin, name] : kNames) {
     EXPECT_EQ(builtin_name(builtin), name);

@@ -1,9 +1,8 @@
 // check_pill_references on definition sets built in code. Every pill lives in
 // its own one-line file named after where it is used ("fetch.path"), so a
 // diagnostic reads "fetch.path:1:4-1:15 [code] message".
-#include <gtest/gtest.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <optional>
@@ -321,8 +320,9 @@ TEST_F(PillReferencesTest, ErrorExistsOnlyInsideCatch) {
   Subflow& subflow = add<Subflow>("s");
   TryStep attempt;
   attempt.body = {rest("risky"), log("in_try", "{{ error.message }}")};
-  attempt.handler = {log("handler", "{{ error.code }} {{ error.step }} {{ error.mesage }} "
-                                    "{{ steps.risky.status.message }}")};
+  attempt.handler = {log("handler",
+                         "{{ error.code }} {{ error.step }} {{ error.mesage }} "
+                         "{{ steps.risky.status.message }}")};
   subflow.steps = {step("guarded", std::move(attempt)), log("after", "{{ steps.handler.status }}")};
   EXPECT_EQ(check(),
             "in_try.message:1:4-1:9 [unknown-root] 'error' is only available inside 'catch'\n"
@@ -364,11 +364,13 @@ TEST_F(PillReferencesTest, StepOutputsByKind) {
   action.steps.push_back(step("parse", std::move(parse)));
   action.steps.push_back(log("quiet", "hello"));
   action.steps.push_back(log(
-      "ok", "{{ steps.fetch.status_code }} {{ steps.fetch.headers['x-a'] }} {{ steps.fetch.attempts }}"
-            "{{ steps.fetch.duration_ms }} {{ steps.calc.total }} {{ steps.parse.value.deep.er }}"
-            "{{ steps.quiet.status.code }} {{ steps.fetch.body.anything[0].goes }}"));
-  action.steps.push_back(log("bad", "{{ steps.fetch.bdy }} {{ steps.calc.totl }} "
-                                    "{{ steps.parse.values }} {{ steps.quiet.text }}"));
+      "ok",
+      "{{ steps.fetch.status_code }} {{ steps.fetch.headers['x-a'] }} {{ steps.fetch.attempts }}"
+      "{{ steps.fetch.duration_ms }} {{ steps.calc.total }} {{ steps.parse.value.deep.er }}"
+      "{{ steps.quiet.status.code }} {{ steps.fetch.body.anything[0].goes }}"));
+  action.steps.push_back(log("bad",
+                             "{{ steps.fetch.bdy }} {{ steps.calc.totl }} "
+                             "{{ steps.parse.values }} {{ steps.quiet.text }}"));
   action.steps.push_back(log("status", "{{ steps.fetch.status.cod }}"));
   EXPECT_EQ(check(),
             "bad.message:1:4-1:19 [unknown-step-output] step 'fetch' has no output 'bdy' (did you "
@@ -392,8 +394,9 @@ TEST_F(PillReferencesTest, CallOutputsComeFromTheCallee) {
       call("get", Target::Action, "get_my_incidents"),
       call("sub", Target::Subflow, "global.inner"),
       call("lost", Target::Action, "no_such_action"),
-      log("use", "{{ steps.get.incidents }} {{ steps.get.count }} {{ steps.sub.total }} "
-                 "{{ steps.lost.anything }} {{ steps.get.incident }} {{ steps.sub.totl }}"),
+      log("use",
+          "{{ steps.get.incidents }} {{ steps.get.count }} {{ steps.sub.total }} "
+          "{{ steps.lost.anything }} {{ steps.get.incident }} {{ steps.sub.totl }}"),
   };
   EXPECT_EQ(check(),
             "use.message:1:100-1:118 [unknown-step-output] step 'get' has no output 'incident' "
@@ -407,8 +410,9 @@ TEST_F(PillReferencesTest, ComputedIndexesStopTheCheck) {
   action.inputs.push_back(param("which"));
   action.inputs.push_back(param("key"));
   action.inputs.push_back(param("f"));
-  action.steps.push_back(
-      log("a", "{{ steps[inputs.which].anything }} {{ inputs[inputs.key] }} {{ steps.fetch[inputs.f] }}"));
+  action.steps.push_back(log(
+      "a",
+      "{{ steps[inputs.which].anything }} {{ inputs[inputs.key] }} {{ steps.fetch[inputs.f] }}"));
   action.steps.push_back(log("b", "{{ steps[inputs.wich] }} {{ steps['fetch'].bdy }}"));
   EXPECT_EQ(check(),
             "b.message:1:10-1:21 [unknown-input] unknown input 'wich' (did you mean 'which'?)\n"
@@ -451,7 +455,8 @@ TEST_F(PillReferencesTest, ActionOutputsAndErrorEvaluationSeeEveryStep) {
   Action& action = incidents_action();
   action.outputs[0].value = pill("out.incidents", "{{ steps.fetch.body }} {{ steps.fetch.bod }}");
   action.error_evaluation.push_back({pill("when", "{{ error.code == 1 }}"),
-                                     pill("message", "{{ steps.fetsh.status.message }}"), {}});
+                                     pill("message", "{{ steps.fetsh.status.message }}"),
+                                     {}});
   EXPECT_EQ(check(),
             "out.incidents:1:27-1:42 [unknown-step-output] step 'fetch' has no output 'bod' (did "
             "you mean 'body'?)\n"
