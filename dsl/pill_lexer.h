@@ -22,29 +22,29 @@ enum class PillTokenKind {
   False,
   Null,
   In,
-  Dot,
-  LeftBracket,
-  RightBracket,
-  LeftParen,
-  RightParen,
-  Comma,
-  Question,
-  Colon,
-  Coalesce,  // ??
-  Or,
-  And,  // || &&
-  Equal,
-  NotEqual,
-  Less,
-  LessEqual,
-  Greater,
-  GreaterEqual,  // == != < <= > >=
-  Plus,
-  Minus,
-  Star,
-  Slash,
-  Percent,
-  Bang,  // + - * / % !
+  Dot,           // .
+  LeftBracket,   // [
+  RightBracket,  // ]
+  LeftParen,     // (
+  RightParen,    // )
+  Comma,         // ,
+  Question,      // ?
+  Colon,         // :
+  Coalesce,      // ??
+  Or,            // ||
+  And,           // &&
+  Equal,         // ==
+  NotEqual,      // !=
+  Less,          // <
+  LessEqual,     // <=
+  Greater,       // >
+  GreaterEqual,  // >=
+  Plus,          // +
+  Minus,         // -
+  Star,          // *
+  Slash,         // /
+  Percent,       // %
+  Bang,          // !
 };
 
 struct PillToken {
@@ -61,7 +61,7 @@ struct PillToken {
 };
 
 // Reads tokens on demand from a view it does not own; `text` must outlive the
-// lexer and the tokens' `text` views. Not copyable state worth sharing.
+// lexer and the tokens' `text` views.
 class PillLexer {
  public:
   explicit PillLexer(std::string_view text) : text_(text) {}
