@@ -38,6 +38,8 @@ struct Template {
   }
 };
 
+struct ValueTemplateField;
+
 // A value as written in a definition: a literal, a templated string, or an
 // array/object whose leaves may be templated strings (request bodies, call
 // inputs, `set` values).
@@ -47,8 +49,16 @@ struct ValueTemplate {
   Value literal;                                            // Literal
   Template tmpl;                                            // Template
   std::vector<ValueTemplate> items;                         // Array
-  std::vector<std::pair<std::string, ValueTemplate>> fields;  // Object, in written order
+  std::vector<ValueTemplateField> fields;                   // Object, in written order
   SourceRange range;
+};
+
+// One member of an object ValueTemplate. (A named struct rather than a
+// std::pair: a pair of an incomplete type inside the vector does not compile
+// with every standard library.)
+struct ValueTemplateField {
+  std::string name;
+  ValueTemplate value;
 };
 
 // A named templated value, e.g. one entry of `inputs:` on a call or `set:`.

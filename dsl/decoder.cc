@@ -247,8 +247,8 @@ ValueTemplate Decoder::value_template(const Node& node) {
   } else {
     out.kind = ValueTemplate::Kind::Object;
     for (const auto& [key, value] : node.entries) {
-      out.fields.emplace_back(key.text, value_template(value));
-      all_literal &= out.fields.back().second.kind == ValueTemplate::Kind::Literal;
+      out.fields.push_back(ValueTemplateField{key.text, value_template(value)});
+      all_literal &= out.fields.back().value.kind == ValueTemplate::Kind::Literal;
     }
   }
   if (all_literal) {

@@ -306,7 +306,7 @@ class PillReferenceChecker {
         for (const auto& item : value.items) check(item, scope);
         return;
       case ValueTemplate::Kind::Object:
-        for (const auto& [name, field] : value.fields) check(field, scope);
+        for (const auto& field : value.fields) check(field.value, scope);
         return;
     }
   }

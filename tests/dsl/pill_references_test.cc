@@ -439,8 +439,8 @@ TEST_F(PillReferencesTest, EveryTemplateOfARestStepIsChecked) {
   ValueTemplate json;
   json.kind = ValueTemplate::Kind::Object;
   json.fields = {{"list", ValueTemplate{}}};
-  json.fields[0].second.kind = ValueTemplate::Kind::Array;
-  json.fields[0].second.items = {value("body", "{{ inputs.b }}")};
+  json.fields[0].value.kind = ValueTemplate::Kind::Array;
+  json.fields[0].value.items = {value("body", "{{ inputs.b }}")};
   body.body = std::move(json);
   action.steps = {step("call", std::move(body))};
   EXPECT_EQ(check(),

@@ -41,7 +41,7 @@ class Dumper {
       }
       case ValueTemplate::Kind::Object: {
         std::string s = "{";
-        for (const auto& [k, i] : v.fields) s += k + ":" + value(i) + ",";
+        for (const auto& f : v.fields) s += f.name + ":" + value(f.value) + ",";
         return s + "}";
       }
     }
