@@ -6,7 +6,9 @@
 #   bash bench/run.sh [BUILD_DIR]        (BUILD_DIR defaults to build-bench)
 #
 # Environment: BENCH_FILES (default 1000), BENCH_SEED (1), BENCH_RUNS (20 runs
-# of flowline, a quarter as many of ajv), BENCH_KEEP=1 keeps the work directory.
+# of flowline, a quarter as many of ajv), BENCH_SCALE (larger sets timed with
+# 3 runs each to show how both scale, default "2000 5000"; empty skips them),
+# BENCH_KEEP=1 keeps the work directory.
 set -euo pipefail
 
 bench_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +20,7 @@ files="${BENCH_FILES:-1000}"
 seed="${BENCH_SEED:-1}"
 runs="${BENCH_RUNS:-20}"
 ajv_runs=$(( runs / 4 > 3 ? runs / 4 : 3 ))
+scale="${BENCH_SCALE-2000 5000}"
 
 die() { echo "bench: $*" >&2; exit 1; }
 [[ -x "$flowline" ]] || die "no flowline program in $build; build it first (make bench)"
@@ -52,10 +55,15 @@ python3 "$bench_dir/gen_definitions.py" "$defs" --files "$files" --seed "$seed" 
 count=$(find "$defs" -name '*.yaml' | wc -l)
 bytes=$(cat "$defs"/*.yaml | wc -c)
 
-# The set must be clean, or the benchmark would time error reporting.
-if ! "$flowline" validate "$defs" >"$work/validate.txt" 2>&1 ||
-   ! grep -qx 'no problems' "$work/validate.txt"; then
-  head -40 "$work/validate.txt" >&2
+# The set must be clean (no error, no warning), or the benchmark would time
+# error reporting.
+"$flowline" validate --format json "$defs" >"$work/validate.json" 2>&1 || true
+if ! python3 -c '
+import json, sys
+report = json.load(open(sys.argv[1]))
+sys.exit(0 if report["errors"] == 0 and report["warnings"] == 0 else 1)' "$work/validate.json" \
+    2>/dev/null; then
+  "$flowline" validate "$defs" 2>&1 | head -40 >&2
   die "flowline validate reports problems in the generated set (above)"
 fi
 
@@ -174,4 +182,28 @@ print(f"\nflowline is {a_med / f_med:.1f}x faster than ajv-cli (median wall time
 print(f"ajv-cli accepted {a_valid} of {count} files against `flowline schema`.")
 EOF
 [[ -n "$split" ]] && echo "In process (bench_validate): $split"
+
+# ---- Scaling: ajv pays a fixed start-up, flowline a cost per file ----------------------------
+scale_row() {  # FILES BYTES FLOWLINE_SECONDS AJV_SECONDS
+  python3 -c 'import sys
+n, size, f, a = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+print("| %d | %.2f | %.0f ms | %.0f ms | %.2f |" % (n, size / 1e6, f * 1000, a * 1000, a / f))' "$@"
+}
+if [[ -n "$scale" ]]; then
+  echo
+  echo "| files | MB | flowline validate (best of 3) | ajv-cli (best of 3) | ratio ajv/flowline |"
+  echo "|---|---|---|---|---|"
+  scale_row "$count" "$bytes" "$f_min" "$a_min"
+  for n in $scale; do
+    set_dir="$work/definitions-$n"
+    python3 "$bench_dir/gen_definitions.py" "$set_dir" --files "$n" --seed "$seed" 2>/dev/null
+    echo "bench: both tools on $n files" >&2
+    time_command "flowline_$n" 3 1 "$flowline" validate "$set_dir"
+    time_command "ajv_$n" 3 1 "$ajv" validate --spec=draft7 --strict=false -s "$work/schema.json" \
+      -d "$set_dir/*.yaml"
+    read -r _ fn _ <"$work/flowline_$n"
+    read -r _ an _ <"$work/ajv_$n"
+    scale_row "$n" "$(cat "$set_dir"/*.yaml | wc -c)" "$fn" "$an"
+  done
+fi
 echo
