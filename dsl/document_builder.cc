@@ -325,7 +325,7 @@ void DocumentBuilder::attach(Node node, size_t subtree_nodes, int subtree_height
   }
   if (parent.key) {
     if (!parent.drop_value)
-      parent.node.entries.emplace_back(std::move(*parent.key), std::move(node));
+      parent.node.entries.push_back({std::move(*parent.key), std::move(node)});
     parent.key.reset();
     return;
   }

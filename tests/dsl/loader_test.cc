@@ -68,9 +68,11 @@ std::string difference(const Node& a, const Node& b, const std::string& path = "
   }
   if (a.entries.size() != b.entries.size()) return path + ": entry count differs";
   for (size_t i = 0; i < a.entries.size(); ++i) {
-    const std::string key_path = path + "." + a.entries[i].first.text;
-    std::string diff = difference(a.entries[i].first, b.entries[i].first, key_path + "(key)");
-    if (diff.empty()) diff = difference(a.entries[i].second, b.entries[i].second, key_path);
+    const auto& [a_key, a_value] = a.entries[i];
+    const auto& [b_key, b_value] = b.entries[i];
+    const std::string key_path = path + "." + a_key.text;
+    std::string diff = difference(a_key, b_key, key_path + "(key)");
+    if (diff.empty()) diff = difference(a_value, b_value, key_path);
     if (!diff.empty()) return diff;
   }
   return {};
@@ -381,8 +383,9 @@ TEST(Loaders, SameDocumentInYamlAndJsonGivesTheSameTree) {
   ASSERT_EQ(json.documents.size(), 1u);
   // '~' and 'null' differ in text; everything else must match exactly.
   Node yaml_root = yaml.root();
-  ASSERT_EQ(yaml_root.entries.at(3).first.text, "flags");
-  yaml_root.entries.at(3).second.items.at(3).text = "null";
+  auto& [flags_key, flags] = yaml_root.entries.at(3);
+  ASSERT_EQ(flags_key.text, "flags");
+  flags.items.at(3).text = "null";
   EXPECT_EQ(difference(yaml_root, json.root()), "");
   // And the comparison is not blind:
   EXPECT_EQ(difference(yaml.root(), json.root()), "$.flags[3]: text '~' vs 'null'");
