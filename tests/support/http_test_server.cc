@@ -24,8 +24,8 @@ std::string lower(std::string text) {
 
 // httplib adds these pseudo headers to every request it parses; no client sent them.
 bool is_httplib_pseudo_header(const std::string& lower_name) {
-  return lower_name == "remote_addr" || lower_name == "remote_port" ||
-         lower_name == "local_addr" || lower_name == "local_port";
+  return lower_name == "remote_addr" || lower_name == "remote_port" || lower_name == "local_addr" ||
+         lower_name == "local_port";
 }
 
 }  // namespace
@@ -102,8 +102,8 @@ void HttpTestServer::start() {
   if (impl.server) throw std::runtime_error("HttpTestServer::start called twice");
   const auto& options = impl.options;
   if (!options.cert_file.empty() || !options.key_file.empty()) {
-    auto ssl = std::make_unique<httplib::SSLServer>(options.cert_file.c_str(),
-                                                    options.key_file.c_str());
+    auto ssl =
+        std::make_unique<httplib::SSLServer>(options.cert_file.c_str(), options.key_file.c_str());
     if (!ssl->is_valid()) throw std::runtime_error("HttpTestServer: cannot load the TLS files");
     impl.server = std::move(ssl);
     impl.tls = true;
@@ -115,6 +115,9 @@ void HttpTestServer::start() {
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_keep_alive_max_count(options.keep_alive_max_count);
   server.set_keep_alive_timeout(options.keep_alive_timeout.count());
+  // httplib writes a response in several send() calls; with Nagle's algorithm
+  // the client's delayed ACK would add ~40 ms to every request.
+  server.set_tcp_nodelay(true);
   auto handler = [&impl](const httplib::Request& req, httplib::Response& res) {
     impl.dispatch(req, res);
   };
@@ -175,8 +178,7 @@ void HttpTestServer::clear_records() {
 
 bool HttpTestServer::wait_for_requests(size_t count, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
-  return impl_->recorded.wait_for(lock, timeout,
-                                  [&] { return impl_->requests.size() >= count; });
+  return impl_->recorded.wait_for(lock, timeout, [&] { return impl_->requests.size() >= count; });
 }
 
 SelfSignedCertificate::SelfSignedCertificate() {

@@ -24,9 +24,9 @@
 // Failure behaviour: start() throws std::runtime_error when it cannot bind or
 // the TLS files do not load; GoogleTest reports that as a failed test.
 //
-// httplib is hidden behind this header. Every test target is compiled with
-// CPPHTTPLIB_OPENSSL_SUPPORT (tests/CMakeLists.txt) so that tests including
-// <httplib.h> themselves agree with this file on httplib's class layouts.
+// httplib is hidden behind this header. Tests that include <httplib.h>
+// themselves get the CPPHTTPLIB_* defines Debian's compiled libcpp-httplib
+// was built with from flowline_test_support (tests/CMakeLists.txt).
 #pragma once
 
 #include <chrono>
