@@ -302,6 +302,10 @@ bool Evaluation::member(const Expr& expr, Operand& out) {
     return true;
   }
   if (base.is_null()) return true;
+  if (expr.name == "length" && (base.is_array() || base.is_string())) {
+    return fail(expr, fmt::format("cannot read 'length' of {}: write length({})",
+                                  describe_type(base), expression_text(*expr.args[0])));
+  }
   return fail(expr, fmt::format("cannot read '{}' of {}", expr.name, describe_type(base)));
 }
 
@@ -940,9 +944,9 @@ Result<Value> evaluate(const Expr& expr, const EvalScope& scope) {
 }
 
 Result<Value> render(const Template& tmpl, const EvalScope& scope) {
-  if (tmpl.parts.empty()) return Value(tmpl.source);
   if (tmpl.is_single_pill()) return evaluate(*tmpl.parts[0].expr, scope);
   try {
+    if (tmpl.parts.empty()) return Value(tmpl.source);
     if (tmpl.parts.size() == 1) return Value(tmpl.parts[0].text);
     Evaluation evaluation(scope);
     std::string out;
@@ -956,7 +960,10 @@ Result<Value> render(const Template& tmpl, const EvalScope& scope) {
   }
 }
 
-Result<Value> render(const ValueTemplate& value, const EvalScope& scope) {
+namespace {
+
+// render(ValueTemplate) without its exception guard.
+Result<Value> render_tree(const ValueTemplate& value, const EvalScope& scope) {
   switch (value.kind) {
     case ValueTemplate::Kind::Literal:
       return value.literal;
@@ -966,7 +973,7 @@ Result<Value> render(const ValueTemplate& value, const EvalScope& scope) {
       ValueArray items;
       items.reserve(value.items.size());
       for (const ValueTemplate& item : value.items) {
-        Result<Value> rendered = render(item, scope);
+        Result<Value> rendered = render_tree(item, scope);
         if (!rendered.ok()) return rendered;
         items.push_back(std::move(rendered).value());
       }
@@ -975,7 +982,7 @@ Result<Value> render(const ValueTemplate& value, const EvalScope& scope) {
     case ValueTemplate::Kind::Object: {
       ValueObject fields;
       for (const ValueTemplateField& field : value.fields) {
-        Result<Value> rendered = render(field.value, scope);
+        Result<Value> rendered = render_tree(field.value, scope);
         if (!rendered.ok()) return rendered;
         fields.insert_or_assign(field.name, std::move(rendered).value());
       }
@@ -983,6 +990,18 @@ Result<Value> render(const ValueTemplate& value, const EvalScope& scope) {
     }
   }
   return Value();
+}
+
+}  // namespace
+
+Result<Value> render(const ValueTemplate& value, const EvalScope& scope) {
+  try {
+    return render_tree(value, scope);
+  } catch (const std::exception& e) {
+    return internal_failure(nullptr, e.what());
+  } catch (...) {
+    return internal_failure(nullptr, "unknown exception");
+  }
 }
 
 }  // namespace flowline

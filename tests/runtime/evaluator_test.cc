@@ -150,7 +150,12 @@ TEST_F(EvaluatorTest, MembersAreNullSafe) {
 TEST_F(EvaluatorTest, MembersOfNonObjectsAreErrors) {
   EXPECT_EQ(error("inputs.list.b"), "cannot read 'b' of an array in 'inputs.list.b'");
   EXPECT_EQ(error("inputs.name.length"),
-            "cannot read 'length' of a string in 'inputs.name.length'");
+            "cannot read 'length' of a string: write length(inputs.name) in "
+            "'inputs.name.length'");
+  EXPECT_EQ(error("steps.fetch.body.result.length"),
+            "cannot read 'length' of an array: write length(steps.fetch.body.result) in "
+            "'steps.fetch.body.result.length'");
+  EXPECT_EQ(json("parse_json('{\"length\": 3}').length"), "3");
   EXPECT_EQ(error("inputs.limit.x"), "cannot read 'x' of an integer in 'inputs.limit.x'");
   EXPECT_EQ(error("inputs.flag.x"), "cannot read 'x' of a boolean in 'inputs.flag.x'");
   EXPECT_EQ(error("vars.half.x"), "cannot read 'x' of a number in 'vars.half.x'");
