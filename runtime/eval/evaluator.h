@@ -152,7 +152,7 @@ bool is_truthy(const Value& value);
 // that fit in 64 bits stay integers, other numbers become numbers; a repeated
 // key keeps its last value; strings must be valid UTF-8. Failure is a Status
 // with code "invalid_json" and a message with RapidJSON's reason and the byte
-// offset ("invalid JSON at offset 3: Invalid value"), or the depth limit
+// offset ("invalid JSON at offset 3: invalid value"), or the depth limit
 // (EvalLimits::kMaxJsonDepth) that was passed.
 Result<Value> parse_json_value(std::string_view text);
 
