@@ -1,0 +1,52 @@
+// OAuthClient: requests to an OAuth 2.0 token endpoint (RFC 6749 §4.1.3,
+// §4.4, §6), with the client authentication the profile asks for.
+//
+// Borrows the transport; safe to use from the loop thread only. Secrets (the
+// client secret, tokens, codes) never appear in a returned Status.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "definitions/definitions.h"
+#include "runtime/http/http.h"
+#include "runtime/status.h"
+#include "runtime/task.h"
+
+namespace flowline {
+
+struct TokenResponse {
+  std::string access_token;
+  std::string token_type;
+  std::string refresh_token;          // empty when the reply had none
+  std::string scope;                  // empty when the reply had none
+  std::optional<int64_t> expires_in;  // seconds
+};
+
+// Status codes of a failed token request:
+//   oauth_invalid_grant  the grant (refresh token, code) is no longer valid
+//   oauth_transient      network error, timeout or 5xx: worth retrying
+//   oauth_error          any other error reply (invalid_client, …) or a malformed reply
+class OAuthClient {
+ public:
+  explicit OAuthClient(HttpTransport& transport) : transport_(transport) {}
+
+  Task<Result<TokenResponse>> refresh(const OAuthProfile& profile, const std::string& refresh_token);
+  Task<Result<TokenResponse>> client_credentials(const OAuthProfile& profile);
+  Task<Result<TokenResponse>> exchange_code(const OAuthProfile& profile, const std::string& code,
+                                            const std::string& redirect_uri,
+                                            const std::string& code_verifier);
+
+  // Parses a token endpoint reply (exposed for tests and fuzzing).
+  static Result<TokenResponse> parse_token_reply(const HttpResponse& response);
+
+ private:
+  Task<Result<TokenResponse>> post(const OAuthProfile& profile,
+                                   std::vector<std::pair<std::string, std::string>> form);
+  HttpTransport& transport_;
+};
+
+// "Basic " + base64(form-urlencode(id) ":" form-urlencode(secret)) (RFC 6749 §2.3.1).
+std::string basic_authorization(const std::string& client_id, const std::string& client_secret);
+
+}  // namespace flowline
