@@ -51,7 +51,13 @@ std::optional<std::string> read_file(const fs::path& path, const LoadLimits& lim
                       fmt::format("cannot read '{}': {}", path.string(), std::strerror(errno)));
     return std::nullopt;
   }
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  if (!ec) text.reserve(size);
+  char buffer[64 * 1024];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (text.size() > limits.max_file_bytes) break;  // grew while being read
+  }
   return text;
 }
 

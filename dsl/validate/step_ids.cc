@@ -26,7 +26,11 @@ void check_step_ids(const DefinitionSet& set, Diagnostics& diagnostics) {
     std::map<std::string, const Step*, std::less<>> first_with_id;
     for_each_step(*steps, [&](const Step& step) {
       if (step.id.empty()) {
-        if (is_action_step(step.kind())) {
+        // Action steps need ids so outputs can be read; a `log` in a subflow
+        // or flow has no outputs worth naming.
+        bool needs_id = is_action_step(step.kind()) &&
+                        (definition->kind == Kind::Action || step.kind() != StepKind::Log);
+        if (needs_id) {
           std::string keyword(step_kind_name(step.kind()));
           diagnostics.error("missing-step-id", step.range, "'" + keyword + "' step has no id",
                             "add `id: <name>` so its outputs can be read as `steps.<name>`");
