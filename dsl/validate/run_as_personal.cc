@@ -1,9 +1,10 @@
 // [personal-credential-in-system-context]: the rule the product exists for.
 // A subflow or flow that runs as system has no session user, so a REST step it
 // reaches cannot use a personal (per-user) credential: at run time the step
-// would fail with 401. Reaching follows action and subflow calls of any
-// `run_as`: a session_user subflow called from a system one keeps the session
-// user its caller already dropped, which is none (DESIGN.md §4 "Identity").
+// would fail with 401. Reaching follows action calls and calls of subflows
+// that also run as system; a subflow with `run_as: session_user` runs as the
+// session user whoever calls it (DESIGN.md §4 "Identity": children do not
+// inherit a parent's run_as), so the walk stops there, as the runtime does.
 // Actions run directly by a user run as that user, so they are not roots.
 #include <map>
 #include <set>
@@ -81,7 +82,9 @@ class SystemContextWalk {
       }
       const Hop& hop = hops[frame.next_hop++];
       if (hop.callee) {
-        if (visited.insert(hop.callee).second) path.push_back({hop.callee});
+        bool regains_user = hop.callee->kind != Kind::Action &&
+                            static_cast<const Subflow*>(hop.callee)->run_as == RunAs::SessionUser;
+        if (!regains_user && visited.insert(hop.callee).second) path.push_back({hop.callee});
         continue;
       }
       for (const Credential* credential :
