@@ -29,27 +29,34 @@ struct HttpRequest {
   // records a request can see it; the transport adds `Authorization: Bearer`
   // at the last moment, and only for the request's own origin.
   std::string bearer_token;
+  // Other credential headers (an api_key credential's header, basic auth):
+  // like the token, sent only to the request's own origin and kept apart
+  // from `headers` so that records and logs never see them.
+  HttpHeaders secret_headers;
   std::chrono::milliseconds timeout{30'000};
   size_t max_response_bytes = 10 * 1024 * 1024;
   RedirectPolicy redirects = RedirectPolicy::SameOrigin;
   int max_redirects = 10;
-  std::string ca_file;  // extra trust anchors (PEM); empty: the system store
+  // A PEM file of trust anchors for this request (private CAs), used instead
+  // of the system bundle (the system CA directory stays in use); empty: the
+  // system store. TLS verification is never switched off.
+  std::string ca_file;
 };
 
 enum class HttpError {
   None,
-  Timeout,          // the whole request exceeded `timeout`
-  Connect,          // DNS, refused, reset
-  Tls,              // certificate or handshake failure
-  TooLarge,         // the body exceeded max_response_bytes
+  Timeout,   // the whole request exceeded `timeout`
+  Connect,   // DNS, refused, reset
+  Tls,       // certificate or handshake failure
+  TooLarge,  // the body exceeded max_response_bytes
   TooManyRedirects,
-  InvalidRequest,   // a URL or header the transport refuses to send
+  InvalidRequest,  // a URL or header the transport refuses to send
   Cancelled,
   Other,
 };
 
 struct HttpResponse {
-  int status = 0;  // 0 when the request failed before a response (see error)
+  int status = 0;       // 0 when the request failed before a response (see error)
   HttpHeaders headers;  // names lower-cased, in received order
   std::string body;
   HttpError error = HttpError::None;
@@ -67,6 +74,15 @@ struct HttpResponse {
 
 // Sends requests. Implementations complete `done` on the event loop thread,
 // exactly once per send(), never inline inside send().
+//
+// What the transport refuses (HttpError::InvalidRequest, nothing sent): a URL
+// that is not absolute http(s) or carries user info; a header that fails
+// check_header(); Host, Content-Length or Transfer-Encoding among the headers
+// (the transport sets them); an Authorization header together with a bearer
+// token. Headers named Authorization, Cookie or Proxy-Authorization in
+// `headers` are treated like `secret_headers`: sent to the original origin only.
+// Once a redirect chain has left the original origin, neither the token nor
+// the secret headers are sent again, even if it comes back.
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
