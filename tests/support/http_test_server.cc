@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,6 +16,9 @@
 
 namespace flowline::test_support {
 namespace {
+
+// Pending connections the kernel queues before the server accepts them.
+constexpr int kListenBacklog = 1024;
 
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
@@ -128,8 +132,18 @@ void HttpTestServer::start() {
   server.Delete(".*", handler);
   server.Options(".*", handler);
 
+  // libcpp-httplib 0.11 listens with a backlog of 5: a burst of concurrent
+  // connections overflows it and the kernel drops SYNs, which clients only
+  // retry after 1, 3, 7... seconds. Remember the listening socket and raise
+  // the backlog once it listens (listen() again on Linux updates it).
+  int listen_fd = -1;
+  server.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   impl.port = server.bind_to_any_port("127.0.0.1");
   if (impl.port <= 0) throw std::runtime_error("HttpTestServer: cannot bind 127.0.0.1");
+  if (listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
   impl.listener = std::thread([&server] { server.listen_after_bind(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!server.is_running()) {

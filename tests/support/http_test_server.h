@@ -44,7 +44,8 @@ struct ReceivedRequest {
   std::string method;
   std::string path;    // without the query, percent-decoding NOT applied
   std::string target;  // as on the request line: path and query
-  // Names lower-cased, sorted by name (httplib keeps them in a map).
+  // Names lower-cased, sorted by name (httplib keeps them in a map). httplib
+  // drops headers whose value is empty.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   int client_port = 0;
@@ -53,11 +54,13 @@ struct ReceivedRequest {
   const std::string* header(std::string_view lower_name) const;
 };
 
+// Members all have initialisers, so designated initialisers may skip any of
+// them without -Wmissing-field-initializers.
 struct CannedResponse {
   int status = 200;
-  std::string body;
+  std::string body{};
   std::string content_type = "text/plain";
-  std::vector<std::pair<std::string, std::string>> headers;
+  std::vector<std::pair<std::string, std::string>> headers{};
   // Sleeps this long before answering (timeouts, concurrency).
   std::chrono::milliseconds delay{0};
 };
@@ -71,10 +74,12 @@ struct HttpTestServerOptions {
   // Requests served on one connection before the server closes it (httplib's
   // own default is 5, which would defeat keep-alive tests).
   size_t keep_alive_max_count = 100'000;
-  std::chrono::seconds keep_alive_timeout{5};
+  // How long a worker waits for the next request on an idle connection. stop()
+  // waits for that too, so destroy clients (their connection caches) first.
+  std::chrono::seconds keep_alive_timeout{2};
   // Both set: serve HTTPS with this PEM certificate and key.
-  std::string cert_file;
-  std::string key_file;
+  std::string cert_file{};
+  std::string key_file{};
 };
 
 class HttpTestServer {
