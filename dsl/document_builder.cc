@@ -220,6 +220,47 @@ std::string quote_for_message(std::string_view text) {
   return quoted;
 }
 
+PositionCursor::PositionCursor(const SourceFile& file)
+    : file_(file), text_(file.text()), current_(file.position_at(0)) {}
+
+SourcePos PositionCursor::at(size_t offset) {
+  auto is_continuation = [](char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; };
+  offset = std::min(offset, text_.size());
+  const size_t from = current_.offset;
+  if (offset >= from) {
+    for (size_t i = from; i < offset; ++i) {
+      if (text_[i] == '\n') {
+        ++current_.line;
+        current_.column = 1;
+        line_start_ = i + 1;
+      } else if (!is_continuation(text_[i])) {
+        ++current_.column;
+      }
+    }
+  } else if (offset >= line_start_) {
+    for (size_t i = offset; i < from; ++i) {
+      if (!is_continuation(text_[i])) --current_.column;
+    }
+  } else {
+    current_ = file_.position_at(offset);
+    size_t newline = offset == 0 ? std::string_view::npos : text_.rfind('\n', offset - 1);
+    line_start_ = newline == std::string_view::npos ? 0 : newline + 1;
+  }
+  current_.offset = static_cast<uint32_t>(offset);
+  return current_;
+}
+
+size_t PositionCursor::offset_of_line_byte(size_t line0, size_t byte_column0) {
+  if (line0 + 1 < current_.line) return file_.position_at_line_byte(line0, byte_column0).offset;
+  while (current_.line < line0 + 1) {
+    size_t newline = text_.find('\n', current_.offset);
+    if (newline == std::string_view::npos) return text_.size();  // past the last line
+    line_start_ = newline + 1;
+    current_ = SourcePos{current_.line + 1, 1, static_cast<uint32_t>(line_start_)};
+  }
+  return std::min(line_start_ + byte_column0, text_.size());
+}
+
 DocumentBuilder::DocumentBuilder(std::shared_ptr<const SourceFile> file, Diagnostics& diagnostics,
                                  const LoadLimits& limits)
     : file_(std::move(file)), diagnostics_(diagnostics), limits_(limits) {}

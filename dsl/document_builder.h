@@ -34,6 +34,27 @@ bool resolve_core_schema(Node& node);
 // long text shortened with "…".
 std::string quote_for_message(std::string_view text);
 
+// Converts byte offsets (and yaml-cpp's 0-based line and byte column) of one
+// file to positions exactly as SourceFile does, but onward from its previous
+// answer. SourceFile counts a line's code points from the line start on every
+// call, which is quadratic on a long line (minified JSON); a loader's offsets
+// mostly increase, so this stays linear. A jump back across a line break
+// asks SourceFile.
+class PositionCursor {
+ public:
+  explicit PositionCursor(const SourceFile& file);
+
+  SourcePos at(size_t offset);
+  // SourceFile::position_at_line_byte(line0, byte_column0).offset.
+  size_t offset_of_line_byte(size_t line0, size_t byte_column0);
+
+ private:
+  const SourceFile& file_;
+  std::string_view text_;
+  SourcePos current_;
+  size_t line_start_ = 0;
+};
+
 class DocumentBuilder {
  public:
   // Identifies a node that may be repeated later (a YAML anchor); 0 = none.

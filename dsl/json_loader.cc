@@ -59,7 +59,8 @@ class JsonEventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
         stream_(stream),
         file_(builder.file()),
         text_(file_->text()),
-        event_end_(stream.Tell()) {}
+        event_end_(stream.Tell()),
+        cursor_(*file_) {}
 
   bool Null() { return scalar(Node::Type::Null); }
   bool Bool(bool value) {
@@ -113,7 +114,8 @@ class JsonEventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
     node.type = type;
     size_t begin = value_begin();
     size_t end = stream_.Tell();
-    node.range = SourceRange{file_, file_->position_at(begin), file_->position_at(end)};
+    SourcePos begin_pos = cursor_.at(begin);
+    node.range = SourceRange{file_, begin_pos, cursor_.at(end)};
     if (type != Node::Type::String) {
       node.text.assign(text_.substr(begin, end - begin));
       node.text_offset = static_cast<uint32_t>(begin);
@@ -130,13 +132,13 @@ class JsonEventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
 
   bool begin_collection(Node::Type type) {
     event_end_ = stream_.Tell();
-    SourcePos begin = file_->position_at(event_end_ - 1);  // the '[' or '{' just read
+    SourcePos begin = cursor_.at(event_end_ - 1);  // the '[' or '{' just read
     return builder_.begin_collection(type, SourceRange{file_, begin, begin});
   }
 
   bool end_collection() {
     event_end_ = stream_.Tell();
-    return builder_.end_collection(file_->position_at(event_end_));
+    return builder_.end_collection(cursor_.at(event_end_));
   }
 
   DocumentBuilder& builder_;
@@ -145,6 +147,7 @@ class JsonEventHandler : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, 
   std::shared_ptr<const SourceFile> file_;
   std::string_view text_;
   size_t event_end_;
+  PositionCursor cursor_;
 };
 
 // RapidJSON's English message, made to read like ours.

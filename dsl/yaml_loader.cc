@@ -97,27 +97,29 @@ class YamlEventHandler : public YAML::EventHandler {
         documents_(documents),
         file_(builder.file()),
         text_(file_->text()),
-        bom_bytes_(text_.substr(0, kUtf8Bom.size()) == kUtf8Bom ? kUtf8Bom.size() : 0) {}
+        bom_bytes_(text_.substr(0, kUtf8Bom.size()) == kUtf8Bom ? kUtf8Bom.size() : 0),
+        cursor_(*file_) {}
 
   // yaml-cpp skips a leading byte order mark and counts the first line's
   // columns (and its byte positions) from after it.
-  size_t offset_of(const YAML::Mark& mark) const {
+  size_t offset_of(const YAML::Mark& mark) {
     if (mark.is_null() || mark.line < 0 || mark.column < 0) return 0;
     size_t column = static_cast<size_t>(mark.column) + (mark.line == 0 ? bom_bytes_ : 0);
-    size_t offset = file_->position_at_line_byte(static_cast<size_t>(mark.line), column).offset;
+    size_t offset = cursor_.offset_of_line_byte(static_cast<size_t>(mark.line), column);
     // At the end of input yaml-cpp 0.7 can mark line 0, column 0 while its byte
     // position is right; trust the position when the two disagree.
     size_t position = static_cast<size_t>(std::max(mark.pos, 0)) + bom_bytes_;
     return position != offset && position <= text_.size() ? position : offset;
   }
 
-  SourceRange range(size_t begin, size_t end) const {
-    return SourceRange{file_, file_->position_at(begin), file_->position_at(end)};
+  SourceRange range(size_t begin, size_t end) {
+    SourcePos begin_pos = cursor_.at(begin);
+    return SourceRange{file_, begin_pos, cursor_.at(end)};
   }
 
   void OnDocumentStart(const YAML::Mark& mark) override {
-    // yaml-cpp 0.7 never consumes a stray ',', ']' or '}' before a document's
-    // node and would start empty documents there forever.
+    // yaml-cpp 0.7 never consumes a stray ',' before a document's node and
+    // would start empty documents there forever.
     if (last_document_start_ == mark.pos) {
       size_t offset = offset_of(mark);
       size_t length = std::max<size_t>(utf8_sequence_length(text_, offset), 1);
@@ -370,6 +372,7 @@ class YamlEventHandler : public YAML::EventHandler {
   std::shared_ptr<const SourceFile> file_;
   std::string_view text_;
   size_t bom_bytes_;
+  PositionCursor cursor_;
   std::optional<int> last_document_start_;
   std::string pending_anchor_name_;
   std::unordered_map<YAML::anchor_t, std::string> anchor_names_;

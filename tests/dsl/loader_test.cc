@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dsl/document.h"
+#include "dsl/document_builder.h"
 
 namespace flowline {
 namespace {
@@ -187,6 +188,62 @@ TEST(JsonLoader, ByteOrderMarkIsSkipped) {
   Loaded loaded = load_json_text("\xEF\xBB\xBF{\"a\": 1}");
   ASSERT_EQ(loaded.report(), "");
   EXPECT_EQ(span_of(*loaded.root().find_key("a")), "1:3-1:6");
+}
+
+TEST(PositionCursor, AgreesWithSourceFileInAnyOrder) {
+  std::mt19937 random(7);
+  const std::vector<std::string> pieces = {"a", " ", "\n", "\r\n", "é", "€", "😀", "\t", "xyz"};
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += pieces[random() % pieces.size()];
+  SourceFile file("cursor.yaml", text);
+  PositionCursor cursor(file);
+  size_t last = 0;
+  for (int i = 0; i < 20000; ++i) {
+    size_t offset;
+    switch (random() % 4) {
+      case 0:  // anywhere, even past the end
+        offset = random() % (text.size() + 10);
+        break;
+      case 1:  // a little back
+        offset = last - std::min<size_t>(last, random() % 8);
+        break;
+      default:
+        offset = last + random() % 40;
+        break;
+    }
+    last = offset;
+    ASSERT_EQ(cursor.at(offset), file.position_at(offset)) << "offset " << offset;
+    size_t line0 = random() % (file.line_count() + 2);
+    size_t column0 = random() % 30;
+    ASSERT_EQ(cursor.offset_of_line_byte(line0, column0),
+              file.position_at_line_byte(line0, column0).offset)
+        << line0 << ":" << column0;
+  }
+}
+
+// One long line (minified JSON) costs linear time, not a scan from the line
+// start per node.
+TEST(Loaders, LongLinesLoadInLinearTime) {
+  std::string json = "[";
+  std::string yaml = "{";
+  for (int i = 0; i < 200000; ++i) {
+    json += i ? ",\"é\"" : "\"é\"";
+    yaml += "k" + std::to_string(i) + ": , ";
+  }
+  json += "]";
+  yaml += "}";
+  const auto start = std::chrono::steady_clock::now();
+  Loaded loaded_json = load_json_text(json);
+  Loaded loaded_yaml = load_yaml_text(yaml);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(loaded_json.report(), "");
+  ASSERT_EQ(loaded_yaml.report(), "");
+  EXPECT_EQ(span_of(loaded_json.root().items.back()), "1:799998-1:800001");
+  const auto& [last_key, last_value] = loaded_yaml.root().entries.back();
+  EXPECT_EQ(last_key.text, "k199999");
+  EXPECT_EQ(begin_of(last_value), "1:" + std::to_string(yaml.size() - 3));
+  // Quadratic, this takes hours.
+  EXPECT_LT(elapsed, std::chrono::seconds(30));
 }
 
 // --- Documents ---------------------------------------------------------------
