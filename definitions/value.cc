@@ -1,5 +1,6 @@
 #include "definitions/value.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -61,15 +62,11 @@ void append_json(std::string& out, const Value& v) {
       if (!std::isfinite(d)) {
         out += "null";
       } else {
+        // Shortest text that reads back as the same double (100000.0, 1e-07 -> 1e-07).
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", d);
-        std::string text = buf;
-        // Keep the shortest representation that round-trips.
-        for (int precision = 1; precision < 17; ++precision) {
-          std::snprintf(buf, sizeof buf, "%.*g", precision, d);
-          if (std::strtod(buf, nullptr) == d) { text = buf; break; }
-        }
-        if (text.find_first_of(".eE") == std::string::npos) text += ".0";
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+        std::string text(buf, end);
+        if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
         out += text;
       }
       break;
