@@ -57,7 +57,7 @@ bool ReadClient(const rapidjson::Value& value, OAuthClient* client, std::string*
 }  // namespace
 
 std::optional<std::vector<OAuthClient>> LoadClientsFile(const std::string& path,
-                                                       std::string* error) {
+                                                        std::string* error) {
   std::ifstream in(path);
   if (!in) {
     *error = "cannot read " + path;

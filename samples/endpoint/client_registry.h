@@ -28,7 +28,7 @@ struct OAuthClient {
 // Reads clients from a JSON file: {"clients": [{"client_id", "client_secret", "redirect_uris",
 // "allow_no_pkce"}]} (or the bare array). Returns nullopt and sets `error` when unreadable.
 std::optional<std::vector<OAuthClient>> LoadClientsFile(const std::string& path,
-                                                       std::string* error);
+                                                        std::string* error);
 
 // "http://127.0.0.1/cb?x" for "http://127.0.0.1:53100/cb?x": the URI with its port removed, when
 // it is an http URL on a loopback IP literal (127.0.0.1 or [::1]) without user info or fragment.

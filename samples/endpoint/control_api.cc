@@ -40,7 +40,11 @@ bool IsLoopbackAddress(std::string_view address) {
 
 ControlApi::ControlApi(TokenStore& tokens, IncidentStore& incidents, Stats& stats,
                        FaultPlan& faults, OAuthServer& oauth, bool refresh_omits_new_token_default)
-    : tokens_(tokens), incidents_(incidents), stats_(stats), faults_(faults), oauth_(oauth),
+    : tokens_(tokens),
+      incidents_(incidents),
+      stats_(stats),
+      faults_(faults),
+      oauth_(oauth),
       refresh_omits_new_token_default_(refresh_omits_new_token_default) {}
 
 void ControlApi::Register(httplib::Server& server) {
@@ -57,13 +61,15 @@ void ControlApi::Register(httplib::Server& server) {
   server.Get("/control/stats", loopback_only([this](const auto&, auto& res) { GetStats(res); }));
   server.Post("/control/reset",
               loopback_only([this](const auto& req, auto& res) { Reset(req, res); }));
-  server.Post("/control/fail", loopback_only([this](const auto& req, auto& res) { Fail(req, res); }));
+  server.Post("/control/fail",
+              loopback_only([this](const auto& req, auto& res) { Fail(req, res); }));
   server.Post("/control/delay",
               loopback_only([this](const auto& req, auto& res) { SetDelay(req, res); }));
   server.Post("/control/expire-tokens",
               loopback_only([this](const auto&, auto& res) { ExpireTokens(res); }));
-  server.Post("/control/refresh-omits-new-token",
-              loopback_only([this](const auto& req, auto& res) { RefreshOmitsNewToken(req, res); }));
+  server.Post("/control/refresh-omits-new-token", loopback_only([this](const auto& req, auto& res) {
+                RefreshOmitsNewToken(req, res);
+              }));
 }
 
 void ControlApi::GetStats(httplib::Response& response) const {
@@ -106,11 +112,12 @@ void ControlApi::Fail(const httplib::Request& request, httplib::Response& respon
   }
   faults_.FailNext(*target, *count, failure);
   SendJson(response, 200,
-           "{\"target\":" + JsonString(request.get_param_value("target").empty()
-                                           ? "api"
-                                           : request.get_param_value("target")) +
-               ",\"count\":" + std::to_string(*count) + ",\"status\":" +
-               std::to_string(*status) + "}");
+           "{\"target\":" +
+               JsonString(request.get_param_value("target").empty()
+                              ? "api"
+                              : request.get_param_value("target")) +
+               ",\"count\":" + std::to_string(*count) + ",\"status\":" + std::to_string(*status) +
+               "}");
 }
 
 void ControlApi::SetDelay(const httplib::Request& request, httplib::Response& response) {

@@ -61,8 +61,9 @@ std::optional<size_t> CountParameter(const httplib::Request& request, const char
 bool IsBearer(std::string_view header) {
   constexpr std::string_view kScheme = "bearer ";
   return header.size() >= kScheme.size() &&
-         std::equal(kScheme.begin(), kScheme.end(), header.begin(),
-                    [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+         std::equal(kScheme.begin(), kScheme.end(), header.begin(), [](char a, char b) {
+           return a == std::tolower(static_cast<unsigned char>(b));
+         });
 }
 
 std::string_view Trim(std::string_view text) {
@@ -86,18 +87,30 @@ std::string ServiceNowError(std::string_view message, std::string_view detail) {
 
 IncidentApi::IncidentApi(const TokenStore& tokens, IncidentStore& incidents, Stats& stats,
                          FaultPlan& faults, std::string other_origin)
-    : tokens_(tokens), incidents_(incidents), stats_(stats), faults_(faults),
+    : tokens_(tokens),
+      incidents_(incidents),
+      stats_(stats),
+      faults_(faults),
       other_origin_(std::move(other_origin)) {}
 
 void IncidentApi::Register(httplib::Server& server) {
   constexpr char kTable[] = "/api/now/table/incident";
   constexpr char kRecord[] = R"(/api/now/table/incident/([A-Za-z0-9_.\-]+))";
-  server.Get(kTable, [this](const httplib::Request& req, httplib::Response& res) { ListIncidents(req, res); });
-  server.Post(kTable, [this](const httplib::Request& req, httplib::Response& res) { CreateIncident(req, res); });
-  server.Get(kRecord, [this](const httplib::Request& req, httplib::Response& res) { GetIncident(req, res); });
-  server.Get("/api/redirect-elsewhere",
-             [this](const httplib::Request& req, httplib::Response& res) { RedirectElsewhere(req, res); });
-  auto record = [this](const httplib::Request& req, httplib::Response& res) { RecordAuth(req, res); };
+  server.Get(kTable, [this](const httplib::Request& req, httplib::Response& res) {
+    ListIncidents(req, res);
+  });
+  server.Post(kTable, [this](const httplib::Request& req, httplib::Response& res) {
+    CreateIncident(req, res);
+  });
+  server.Get(kRecord, [this](const httplib::Request& req, httplib::Response& res) {
+    GetIncident(req, res);
+  });
+  server.Get(
+      "/api/redirect-elsewhere",
+      [this](const httplib::Request& req, httplib::Response& res) { RedirectElsewhere(req, res); });
+  auto record = [this](const httplib::Request& req, httplib::Response& res) {
+    RecordAuth(req, res);
+  };
   server.Get("/api/record-auth", record);
   server.Post("/api/record-auth", record);
   server.Put("/api/record-auth", record);
@@ -111,9 +124,10 @@ bool IncidentApi::Admit(const httplib::Request& request, httplib::Response& resp
   faults_.Delay(Surface::kApi);
   if (auto failure = faults_.TakeFailure(Surface::kApi)) {
     stats_.Add("api_injected_failures");
-    SendInjectedFailure(response, *failure,
-                        ServiceNowError("Service Unavailable",
-                                        "injected failure: HTTP " + std::to_string(failure->status)));
+    SendInjectedFailure(
+        response, *failure,
+        ServiceNowError("Service Unavailable",
+                        "injected failure: HTTP " + std::to_string(failure->status)));
     return false;
   }
   return true;
@@ -209,7 +223,8 @@ void IncidentApi::CreateIncident(const httplib::Request& request, httplib::Respo
   }
   rapidjson::Document body;
   body.Parse(request.body.c_str(), request.body.size());
-  if (body.HasParseError() || !body.IsObject()) return bad_request("the body must be a JSON object");
+  if (body.HasParseError() || !body.IsObject())
+    return bad_request("the body must be a JSON object");
 
   // ServiceNow stores every field as a string; so does the sample, echoing what it was sent.
   std::map<std::string, std::string> fields;
@@ -236,8 +251,7 @@ void IncidentApi::CreateIncident(const httplib::Request& request, httplib::Respo
   SendJson(response, 201, ResultJson(incident));
 }
 
-void IncidentApi::RedirectElsewhere(const httplib::Request& request,
-                                    httplib::Response& response) {
+void IncidentApi::RedirectElsewhere(const httplib::Request& request, httplib::Response& response) {
   if (!Admit(request, response)) return;
   std::string target = request.get_param_value("to");
   if (target.empty() && !other_origin_.empty()) {
@@ -256,9 +270,9 @@ void IncidentApi::RedirectElsewhere(const httplib::Request& request,
     if (text == "301" || text == "302" || text == "303" || text == "307" || text == "308") {
       status = std::stoi(text);
     } else {
-      return SendJson(response, 400,
-                      ServiceNowError("Invalid query parameter",
-                                      "status must be 301, 302, 303, 307 or 308"));
+      return SendJson(
+          response, 400,
+          ServiceNowError("Invalid query parameter", "status must be 301, 302, 303, 307 or 308"));
     }
   }
   stats_.Add("redirects_elsewhere");
@@ -275,8 +289,8 @@ void IncidentApi::RecordAuth(const httplib::Request& request, httplib::Response&
     stats_.Add("auth_headers_seen_on_record_endpoint");
   }
   SendJson(response, 200,
-           std::string("{\"result\":{\"authorization_received\":") +
-               (received ? "true" : "false") + "}}");
+           std::string("{\"result\":{\"authorization_received\":") + (received ? "true" : "false") +
+               "}}");
 }
 
 }  // namespace flowline::sample

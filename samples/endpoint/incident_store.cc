@@ -14,7 +14,8 @@ constexpr int kFirstCreatedNumber = 30001;
 std::string SysIdFor(std::string_view number) {
   std::string digest = Sha256(number);
   std::string hex;
-  for (size_t i = 0; i < 16; ++i) hex += fmt::format("{:02x}", static_cast<unsigned char>(digest[i]));
+  for (size_t i = 0; i < 16; ++i)
+    hex += fmt::format("{:02x}", static_cast<unsigned char>(digest[i]));
   return hex;
 }
 
@@ -59,16 +60,16 @@ std::vector<Incident> IncidentStore::List(std::optional<std::string_view> caller
 }
 
 std::optional<Incident> IncidentStore::Find(std::optional<std::string_view> caller,
-                                            std::string_view number) const {
+                                            std::string_view number_or_sys_id) const {
   std::lock_guard lock(mu_);
   for (const auto& incident : incidents_) {
-    if (incident.number == number && (!caller || incident.caller_id == *caller)) return incident;
+    bool matches = incident.number == number_or_sys_id || incident.sys_id == number_or_sys_id;
+    if (matches && (!caller || incident.caller_id == *caller)) return incident;
   }
   return std::nullopt;
 }
 
-Incident IncidentStore::Create(std::string_view caller,
-                               std::map<std::string, std::string> fields) {
+Incident IncidentStore::Create(std::string_view caller, std::map<std::string, std::string> fields) {
   for (const char* server_owned : {"sys_id", "number", "caller_id"}) fields.erase(server_owned);
   std::lock_guard lock(mu_);
   Incident incident;

@@ -35,9 +35,10 @@ class IncidentStore {
   std::vector<Incident> List(std::optional<std::string_view> caller, size_t offset,
                              std::optional<size_t> limit, size_t* total) const;
 
-  // The incident `number` if it belongs to `caller` (any caller when nullopt).
+  // The incident with this number or sys_id if it belongs to `caller` (any caller when
+  // nullopt).
   std::optional<Incident> Find(std::optional<std::string_view> caller,
-                               std::string_view number) const;
+                               std::string_view number_or_sys_id) const;
 
   // Adds an incident for `caller`; `fields` supplies short_description, state, priority and any
   // other field, while sys_id, number and caller_id are the server's.

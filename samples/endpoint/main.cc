@@ -1,8 +1,8 @@
 // flowline-sample-endpoint: runs the sample OAuth 2.0 authorization server and incident API on
 // loopback until SIGINT or SIGTERM. See README.md beside this file.
-#include <CLI/CLI.hpp>
 #include <signal.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -77,21 +77,20 @@ int main(int argc, char** argv) {
   app.add_option("--port-file", port_file, "write the bound port to this file once listening");
   app.add_option("--token-lifetime", token_lifetime, "access token lifetime (3600s, 2s, 500ms)")
       ->capture_default_str();
-  auto* clients_option = app.add_option(
-      "--clients", clients_file,
-      "JSON file of clients: {\"clients\": [{\"client_id\", \"client_secret\", "
-      "\"redirect_uris\", \"allow_no_pkce\"}]}");
+  auto* clients_option =
+      app.add_option("--clients", clients_file,
+                     "JSON file of clients: {\"clients\": [{\"client_id\", \"client_secret\", "
+                     "\"redirect_uris\", \"allow_no_pkce\"}]}");
   auto* id_option =
       app.add_option("--client-id", client_id, "the registered client's id")->capture_default_str();
   auto* secret_option = app.add_option(
       "--client-secret", client_secret,
       "its secret (default: $ACME_CLIENT_SECRET, else \"sample-secret\"); prefer the variable, "
       "since arguments are visible to other local users");
-  auto* redirect_option = app.add_option(
-      "--redirect-uri", redirect_uris,
-      "register an exact redirect URI (repeatable); default: any loopback http URL");
-  auto* pkce_option =
-      app.add_flag("--allow-no-pkce", allow_no_pkce, "let the client skip PKCE");
+  auto* redirect_option =
+      app.add_option("--redirect-uri", redirect_uris,
+                     "register an exact redirect URI (repeatable); default: any loopback http URL");
+  auto* pkce_option = app.add_flag("--allow-no-pkce", allow_no_pkce, "let the client skip PKCE");
   for (auto* option : {id_option, secret_option, redirect_option, pkce_option}) {
     option->excludes(clients_option);
   }

@@ -18,16 +18,16 @@ constexpr char kFormMediaType[] = "application/x-www-form-urlencoded";
 
 // The parameters of an authorization request, each of which may appear at most once.
 constexpr const char* kAuthorizeParameters[] = {
-    "response_type", "client_id",  "redirect_uri", "scope",   "state",
-    "code_challenge", "code_challenge_method", "login_hint", "consent"};
+    "response_type",         "client_id",  "redirect_uri", "scope", "state", "code_challenge",
+    "code_challenge_method", "login_hint", "consent"};
 
 // RFC 7636 §4.1: 43-128 characters of [A-Z a-z 0-9 - . _ ~]. An S256 challenge has the same
 // alphabet (base64url without padding) and is exactly 43 long.
 bool IsPkceString(std::string_view text) {
   return text.size() >= 43 && text.size() <= 128 &&
          std::all_of(text.begin(), text.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-                  c == '_' || c == '~';
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+                  c == '~';
          });
 }
 
@@ -56,12 +56,12 @@ void SendErrorPage(httplib::Response& response, int status, std::string_view tit
 // The consent screen for a request without a user: the same request again, plus a user and
 // a decision. Exists for people trying the flow in a browser; tests pass login_hint instead.
 void SendConsentForm(httplib::Response& response, const httplib::Request& request,
-                     const std::set<std::string, std::less<>>& users,
-                     const std::string& client_id, const std::string& scope) {
+                     const std::set<std::string, std::less<>>& users, const std::string& client_id,
+                     const std::string& scope) {
   std::string html = "<p>The application <b>" + HtmlEscape(client_id) +
-                     "</b> asks for access to your incidents (scope: <code>" +
-                     HtmlEscape(scope) + "</code>).</p>\n<form method=\"get\" action=\"" +
-                     std::string(kAuthorizePath) + "\">\n";
+                     "</b> asks for access to your incidents (scope: <code>" + HtmlEscape(scope) +
+                     "</code>).</p>\n<form method=\"get\" action=\"" + std::string(kAuthorizePath) +
+                     "\">\n";
   for (const auto& [name, value] : request.params) {
     if (name == "login_hint" || name == "consent") continue;
     html += "<input type=\"hidden\" name=\"" + HtmlEscape(name) + "\" value=\"" +
@@ -116,13 +116,19 @@ const std::set<std::string, std::less<>>& SupportedScopes() {
 
 OAuthServer::OAuthServer(const ClientRegistry& clients, std::set<std::string, std::less<>> users,
                          TokenStore& tokens, Stats& stats, FaultPlan& faults)
-    : clients_(clients), users_(std::move(users)), tokens_(tokens), stats_(stats),
+    : clients_(clients),
+      users_(std::move(users)),
+      tokens_(tokens),
+      stats_(stats),
       faults_(faults) {}
 
 void OAuthServer::Register(httplib::Server& server) {
-  server.Get(kAuthorizePath, [this](const httplib::Request& req, httplib::Response& res) { Authorize(req, res); });
-  server.Post(kTokenPath, [this](const httplib::Request& req, httplib::Response& res) { Token(req, res); });
-  server.Post(kRevokePath, [this](const httplib::Request& req, httplib::Response& res) { Revoke(req, res); });
+  server.Get(kAuthorizePath,
+             [this](const httplib::Request& req, httplib::Response& res) { Authorize(req, res); });
+  server.Post(kTokenPath,
+              [this](const httplib::Request& req, httplib::Response& res) { Token(req, res); });
+  server.Post(kRevokePath,
+              [this](const httplib::Request& req, httplib::Response& res) { Revoke(req, res); });
   server.Get("/.well-known/oauth-authorization-server",
              [this](const httplib::Request& req, httplib::Response& res) { Metadata(req, res); });
   server.Get("/.well-known/openid-configuration",
@@ -161,9 +167,9 @@ void OAuthServer::Authorize(const httplib::Request& request, httplib::Response& 
   std::string scope = request.get_param_value("scope");
   if (scope.empty()) scope = kDefaultScope;
   if (std::string unsupported = UnsupportedScope(scope); !unsupported.empty()) {
-    return RedirectError(response, redirect_uri, state, "invalid_scope",
-                         "unsupported scope '" + unsupported + "'; supported: " +
-                             SupportedScopeList());
+    return RedirectError(
+        response, redirect_uri, state, "invalid_scope",
+        "unsupported scope '" + unsupported + "'; supported: " + SupportedScopeList());
   }
   const std::string challenge = request.get_param_value("code_challenge");
   const std::string method = request.get_param_value("code_challenge_method");
@@ -246,8 +252,7 @@ void OAuthServer::Token(const httplib::Request& request, httplib::Response& resp
   }
   if (!form.ok()) return fail(OAuthError::InvalidRequest(form.error));
 
-  auto authenticated =
-      clients_.Authenticate(request.get_header_value("Authorization"), form);
+  auto authenticated = clients_.Authenticate(request.get_header_value("Authorization"), form);
   if (auto* error = std::get_if<OAuthError>(&authenticated)) return fail(*error);
   const OAuthClient& client = *std::get<const OAuthClient*>(authenticated);
 
@@ -285,29 +290,30 @@ TokenOutcome OAuthServer::ExchangeCode(const OAuthClient& client, const ParsedFo
   const std::string redirect_uri = form.Get("redirect_uri");
   const std::string verifier = form.Get("code_verifier");
   if (!verifier.empty() && !IsPkceString(verifier)) {
-    return TokenOutcome::Failure(OAuthError::InvalidRequest("code_verifier is malformed (RFC 7636 §4.1)"));
+    return TokenOutcome::Failure(
+        OAuthError::InvalidRequest("code_verifier is malformed (RFC 7636 §4.1)"));
   }
-  return tokens_.RedeemCode(code, [&](const AuthorizationRequest& bound)
-                                      -> std::optional<OAuthError> {
-    if (bound.client_id != client.id) {
-      return OAuthError::InvalidGrant("the code was issued to another client");
-    }
-    if (bound.redirect_uri != redirect_uri) {
-      return OAuthError::InvalidGrant("redirect_uri does not match the authorization request");
-    }
-    if (bound.code_challenge.empty()) {
-      if (!verifier.empty()) {
-        return OAuthError::InvalidGrant(
-            "code_verifier sent, but the authorization request had no code_challenge");
-      }
-      return std::nullopt;
-    }
-    if (verifier.empty()) return OAuthError::InvalidGrant("code_verifier is required (PKCE)");
-    if (!SecretsEqual(S256Challenge(verifier), bound.code_challenge)) {
-      return OAuthError::InvalidGrant("code_verifier does not match the code_challenge");
-    }
-    return std::nullopt;
-  });
+  return tokens_.RedeemCode(
+      code, [&](const AuthorizationRequest& bound) -> std::optional<OAuthError> {
+        if (bound.client_id != client.id) {
+          return OAuthError::InvalidGrant("the code was issued to another client");
+        }
+        if (bound.redirect_uri != redirect_uri) {
+          return OAuthError::InvalidGrant("redirect_uri does not match the authorization request");
+        }
+        if (bound.code_challenge.empty()) {
+          if (!verifier.empty()) {
+            return OAuthError::InvalidGrant(
+                "code_verifier sent, but the authorization request had no code_challenge");
+          }
+          return std::nullopt;
+        }
+        if (verifier.empty()) return OAuthError::InvalidGrant("code_verifier is required (PKCE)");
+        if (!SecretsEqual(S256Challenge(verifier), bound.code_challenge)) {
+          return OAuthError::InvalidGrant("code_verifier does not match the code_challenge");
+        }
+        return std::nullopt;
+      });
 }
 
 void OAuthServer::Revoke(const httplib::Request& request, httplib::Response& response) {
@@ -317,13 +323,12 @@ void OAuthServer::Revoke(const httplib::Request& request, httplib::Response& res
     return SendInjectedFailure(response, *failure, InjectedOAuthErrorBody(failure->status));
   }
   if (!HasMediaType(request, kFormMediaType)) {
-    return SendOAuthError(response, OAuthError::InvalidRequest(
-                                        "the body must be application/x-www-form-urlencoded"));
+    return SendOAuthError(
+        response, OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded"));
   }
   ParsedForm form = ParseForm(request.body);
   if (!form.ok()) return SendOAuthError(response, OAuthError::InvalidRequest(form.error));
-  auto authenticated =
-      clients_.Authenticate(request.get_header_value("Authorization"), form);
+  auto authenticated = clients_.Authenticate(request.get_header_value("Authorization"), form);
   if (auto* error = std::get_if<OAuthError>(&authenticated)) {
     return SendOAuthError(response, *error);
   }
@@ -340,8 +345,8 @@ void OAuthServer::Revoke(const httplib::Request& request, httplib::Response& res
       stats_.Add("revoked_access_tokens");
       break;
     case RevokeResult::kOtherClientsToken:
-      return SendOAuthError(response, {"unauthorized_client",
-                                       "the token was issued to another client"});
+      return SendOAuthError(response,
+                            {"unauthorized_client", "the token was issued to another client"});
     case RevokeResult::kAlreadyRevoked:
     case RevokeResult::kUnknownToken:
       break;  // RFC 7009 §2.2: an invalid token is answered with 200 as well

@@ -12,10 +12,25 @@ namespace {
 // a new secret parameter is redacted without anyone remembering to add it.
 const std::set<std::string, std::less<>>& HarmlessParameters() {
   static const std::set<std::string, std::less<>> names = {
-      "response_type", "client_id", "redirect_uri", "scope",     "code_challenge_method",
-      "login_hint",    "consent",   "grant_type",   "token_type_hint", "sysparm_limit",
-      "sysparm_offset", "count",    "status",       "retry_after", "ms",
-      "on",            "target",    "all",          "to",
+      "response_type",
+      "client_id",
+      "redirect_uri",
+      "scope",
+      "code_challenge_method",
+      "login_hint",
+      "consent",
+      "grant_type",
+      "token_type_hint",
+      "sysparm_limit",
+      "sysparm_offset",
+      "count",
+      "status",
+      "retry_after",
+      "ms",
+      "on",
+      "target",
+      "all",
+      "to",
   };
   return names;
 }

@@ -109,17 +109,16 @@ bool SampleEndpoint::Start(std::string* error) {
   p.api.Register(p.server);
   p.control.Register(p.server);
 
-  p.port = p.options.port == 0 ? p.server.bind_to_any_port(p.options.host)
-                               : (p.server.bind_to_port(p.options.host, p.options.port)
-                                      ? p.options.port
-                                      : -1);
+  p.port = p.options.port == 0
+               ? p.server.bind_to_any_port(p.options.host)
+               : (p.server.bind_to_port(p.options.host, p.options.port) ? p.options.port : -1);
   if (p.port <= 0) {
     *error = "cannot listen on " + p.options.host + ":" + std::to_string(p.options.port) +
              " (is the port in use?)";
     return false;
   }
-  std::string host = p.options.host.find(':') != std::string::npos ? "[" + p.options.host + "]"
-                                                                    : p.options.host;
+  std::string host =
+      p.options.host.find(':') != std::string::npos ? "[" + p.options.host + "]" : p.options.host;
   p.origin = "http://" + host + ":" + std::to_string(p.port);
   p.oauth.set_issuer(p.origin);
 

@@ -41,7 +41,8 @@ TokenOutcome TokenStore::RedeemCode(
     const std::function<std::optional<OAuthError>(const AuthorizationRequest&)>& check) {
   std::lock_guard lock(mu_);
   auto it = codes_.find(Sha256(code));
-  if (it == codes_.end()) return TokenOutcome::Failure(OAuthError::InvalidGrant("unknown authorization code"));
+  if (it == codes_.end())
+    return TokenOutcome::Failure(OAuthError::InvalidGrant("unknown authorization code"));
   CodeRecord& record = it->second;
   if (record.used) {
     // RFC 6749 §4.1.2: a code used twice means it leaked; the tokens issued from it go too.
@@ -72,22 +73,24 @@ TokenOutcome TokenStore::Refresh(std::string_view refresh_token, std::string_vie
   RefreshRecord& record = it->second;
   Grant& grant = grants_.at(record.grant_id);
   if (grant.client_id != client_id) {
-    return TokenOutcome::Failure(OAuthError::InvalidGrant("refresh token was issued to another client"));
+    return TokenOutcome::Failure(
+        OAuthError::InvalidGrant("refresh token was issued to another client"));
   }
-  if (grant.revoked) return TokenOutcome::Failure(OAuthError::InvalidGrant("the grant was revoked"));
   if (record.spent) {
     // Only the holder of the newest refresh token may use the grant. An old one arriving means
     // two parties hold it — the client and an attacker — and the server cannot tell which is
     // which, so it ends the grant for both.
-    RevokeGrant(record.grant_id);
     TokenOutcome outcome = TokenOutcome::Failure(OAuthError::InvalidGrant(
         "refresh token was already used (reuse detected); the grant is revoked"));
     outcome.reuse_detected = true;
-    outcome.revoked_grant = true;
+    outcome.revoked_grant = RevokeGrant(record.grant_id);
     return outcome;
   }
+  if (grant.revoked)
+    return TokenOutcome::Failure(OAuthError::InvalidGrant("the grant was revoked"));
   if (!requested_scope.empty() && !ScopeIsSubset(requested_scope, grant.scope)) {
-    return TokenOutcome::Failure(OAuthError::InvalidScope("requested scope exceeds the granted scope"));
+    return TokenOutcome::Failure(
+        OAuthError::InvalidScope("requested scope exceeds the granted scope"));
   }
   std::string scope = requested_scope.empty() ? grant.scope : std::string(requested_scope);
   if (rotate) record.spent = true;
@@ -141,7 +144,8 @@ AccessTokenCheck TokenStore::CheckAccessToken(std::string_view access_token) con
 void TokenStore::ExpireAccessTokens() {
   auto now = Clock::now();
   std::lock_guard lock(mu_);
-  for (auto& [digest, record] : access_tokens_) record.expires_at = std::min(record.expires_at, now);
+  for (auto& [digest, record] : access_tokens_)
+    record.expires_at = std::min(record.expires_at, now);
 }
 
 void TokenStore::Clear() {

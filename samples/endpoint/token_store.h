@@ -147,10 +147,10 @@ class TokenStore {
   const std::chrono::milliseconds code_lifetime_;
 
   mutable std::mutex mu_;
-  std::map<std::string, CodeRecord> codes_;             // by digest
-  std::map<std::string, Grant> grants_;                 // by grant id
-  std::map<std::string, AccessRecord> access_tokens_;   // by digest
-  std::map<std::string, RefreshRecord> refresh_tokens_; // by digest
+  std::map<std::string, CodeRecord> codes_;              // by digest
+  std::map<std::string, Grant> grants_;                  // by grant id
+  std::map<std::string, AccessRecord> access_tokens_;    // by digest
+  std::map<std::string, RefreshRecord> refresh_tokens_;  // by digest
 };
 
 // True when every space-separated scope in `requested` is in `granted`.
