@@ -201,7 +201,7 @@ HttpResponse failed(HttpError error, std::string message) {
 
 }  // namespace
 
-struct CurlTransport::State {
+struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State> {
   // "scheme://authority" prefixes libcurl was seen to read as origin_of() does.
   static constexpr size_t kMaxCheckedAuthorities = 256;
 
@@ -376,8 +376,12 @@ struct CurlTransport::State {
     set_headers(ex);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, ex.header_list);
 
-    loop.add_transfer(easy,
-                      [this, &ex](int code) { on_hop_done(ex, static_cast<CURLcode>(code)); });
+    // The exchange lives while its transfer does; the transport may not (a
+    // `done` posted after a refused add_transfer outlives remove_transfer).
+    loop.add_transfer(easy, [weak = weak_from_this(), &ex](int code) {
+      if (std::shared_ptr<State> self = weak.lock())
+        self->on_hop_done(ex, static_cast<CURLcode>(code));
+    });
   }
 
   void set_headers(Exchange& ex) {
