@@ -32,6 +32,15 @@ struct Node {
   static constexpr uint32_t kNoOffset = UINT32_MAX;
   uint32_t text_offset = kNoOffset;
 
+  // Declared here and defaulted below: a vector of pair<Node, Node> needs the
+  // complete type first (clang 14 with libstdc++ insists).
+  Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
+  ~Node();
+
   bool is_scalar() const { return type != Type::Sequence && type != Type::Mapping; }
   bool is_mapping() const { return type == Type::Mapping; }
   bool is_sequence() const { return type == Type::Sequence; }
@@ -43,6 +52,13 @@ struct Node {
   // "a string", "an integer", "a mapping", … for messages.
   static std::string_view describe(Type type);
 };
+
+inline Node::Node() = default;
+inline Node::Node(const Node&) = default;
+inline Node::Node(Node&&) noexcept = default;
+inline Node& Node::operator=(const Node&) = default;
+inline Node& Node::operator=(Node&&) noexcept = default;
+inline Node::~Node() = default;
 
 struct Document {
   std::shared_ptr<const SourceFile> file;

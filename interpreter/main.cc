@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   add_validate_command(app, exit_code);
   add_schema_command(app, exit_code);
+  add_run_command(app, exit_code);
+  add_token_command(app, exit_code);
 
   try {
     app.parse(argc, argv);

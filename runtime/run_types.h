@@ -31,6 +31,7 @@ struct RunRequest {
   Value inputs = ValueObject{};        // by name; checked against the declared types
   std::chrono::milliseconds timeout{0};  // 0: none
   RunSource source = RunSource::Api;
+  std::string context_id;  // empty: the engine makes one
 };
 
 struct RunError {

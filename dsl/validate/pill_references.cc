@@ -451,7 +451,8 @@ class PillReferenceChecker {
     } else if (std::find(ancestors_.begin(), ancestors_.end(), target.step) != ancestors_.end()) {
       reason = "it is still running";
     } else {
-      for (const auto& [container, branch] : target.branches) {
+      for (const auto& [container_ref, branch] : target.branches) {
+        const auto* container = container_ref;  // clang 14 cannot capture a structured binding
         auto here = std::find_if(branch_path_.begin(), branch_path_.end(),
                                  [&](const auto& entry) { return entry.first == container; });
         if (here == branch_path_.end() || here->second == branch) continue;

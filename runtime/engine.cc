@@ -1,0 +1,355 @@
+#include "runtime/engine.h"
+
+#include <fmt/format.h>
+#include <pwd.h>
+#include <sodium.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include "dsl/diagnostic_render.h"
+#include "dsl/loader.h"
+#include "dsl/validate/validator.h"
+#include "runtime/http/curl_transport.h"
+#include "runtime/records/run_store.h"
+#include "runtime/walker.h"
+
+namespace flowline {
+
+// ---- RunHandle ------------------------------------------------------------
+
+bool RunHandle::done() const {
+  std::lock_guard lock(mutex_);
+  return result_.has_value();
+}
+
+RunState RunHandle::state() const {
+  std::lock_guard lock(mutex_);
+  return result_ ? result_->state : RunState::InProgress;
+}
+
+RunResult RunHandle::wait() const {
+  std::unique_lock lock(mutex_);
+  finished_.wait(lock, [&] { return result_.has_value(); });
+  return *result_;
+}
+
+std::optional<RunResult> RunHandle::result() const {
+  std::lock_guard lock(mutex_);
+  return result_;
+}
+
+void RunHandle::cancel() {
+  std::function<void()> cancel;
+  {
+    std::lock_guard lock(mutex_);
+    if (result_) return;
+    cancel_requested_ = true;
+    cancel = cancel_;
+  }
+  if (cancel) cancel();
+}
+
+void RunHandle::set_cancel(std::function<void()> cancel) {
+  bool requested;
+  {
+    std::lock_guard lock(mutex_);
+    cancel_ = cancel;
+    requested = cancel_requested_;
+  }
+  if (requested && cancel) cancel();
+}
+
+void RunHandle::finish(RunResult result) {
+  {
+    std::lock_guard lock(mutex_);
+    result_ = std::move(result);
+    cancel_ = nullptr;
+  }
+  finished_.notify_all();
+}
+
+std::string new_context_id() {
+  if (sodium_init() < 0) std::abort();
+  unsigned char bytes[16];
+  randombytes_buf(bytes, sizeof bytes);
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;  // UUID version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  std::string hex;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
+    hex += fmt::format("{:02x}", bytes[i]);
+  }
+  return hex;
+}
+
+namespace {
+
+// Runs started in this process, by context id (FlowAPI::getStatus & co).
+std::mutex registry_mutex;
+std::map<std::string, std::weak_ptr<RunHandle>>& registry() {
+  static std::map<std::string, std::weak_ptr<RunHandle>> runs;
+  return runs;
+}
+
+class StderrLog : public LogSink {
+ public:
+  void log(LogLevel level, std::string_view context_id, std::string_view step,
+           std::string_view message) override {
+    std::string_view name = level == LogLevel::Error ? "error" : level == LogLevel::Warn ? "warn" : "info";
+    std::fputs(fmt::format("[{}] {} {}: {}\n", name, context_id.substr(0, 8), step, message).c_str(),
+               stderr);
+  }
+};
+
+class EngineImpl : public Engine {
+ public:
+  EngineImpl(DefinitionSet set, EngineOptions options)
+      : set_(std::move(set)), options_(std::move(options)), resolver_(set_) {}
+
+  Status init() {
+    std::string home = options_.home.empty() ? flowline_home() : options_.home;
+    if (!options_.vault || options_.keep_records) {
+      std::error_code ec;
+      std::filesystem::create_directories(home, ec);
+      if (ec)
+        return Status("home_unwritable", fmt::format("cannot create {}: {}", home, ec.message()));
+      std::filesystem::permissions(home, std::filesystem::perms::owner_all,
+                                   std::filesystem::perm_options::replace, ec);
+    }
+    if (options_.vault) {
+      vault_ = options_.vault;
+    } else {
+      auto opened = open_sqlite_vault(home + "/flowline.db", home + "/vault.key");
+      if (!opened.ok()) return opened.status();
+      vault_ = std::shared_ptr<TokenVault>(std::move(opened).value());
+    }
+    if (options_.keep_records) {
+      auto store = RunStore::open(home + "/flowline.db");
+      if (!store.ok()) return store.status();
+      store_ = std::move(store).value();
+    }
+    transport_ = options_.transport_factory ? options_.transport_factory(loop_)
+                                            : std::make_unique<CurlTransport>(loop_);
+    log_ = options_.log ? options_.log : std::make_shared<StderrLog>();
+    auto now = options_.now ? options_.now : [] { return std::chrono::system_clock::now(); };
+    oauth_ = std::make_unique<OAuthClient>(*transport_);
+    broker_ = std::make_unique<VaultTokenBroker>(*vault_, *oauth_, loop_, now, options_.refresh);
+    services_.loop = &loop_;
+    services_.transport = transport_.get();
+    services_.tokens = broker_.get();
+    services_.log = log_.get();
+    services_.connections = &resolver_;
+    services_.limits = options_.limits;
+    services_.record_simple_steps = options_.record_simple_steps;
+    services_.now = now;
+    thread_ = std::thread([this] { loop_.run_until([this] { return stopping_ && runs_.empty(); }); });
+    return Status();
+  }
+
+  ~EngineImpl() override {
+    // Cancel what is still running and let it unwind on the loop.
+    loop_.post([this] {
+      stopping_ = true;
+      for (auto& [id, run] : runs_) run.execution->cancel();
+    });
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::shared_ptr<RunHandle> start(RunRequest request) {
+    auto handle = std::make_shared<RunHandle>(request.context_id.empty() ? new_context_id()
+                                                                          : request.context_id);
+    {
+      std::lock_guard lock(registry_mutex);
+      registry()[handle->context_id()] = handle;
+    }
+    loop_.post([this, handle, request = std::move(request)]() mutable {
+      auto execution = std::make_unique<RunExecution>(set_, services_, std::move(request),
+                                                      handle->context_id());
+      RunExecution* raw = execution.get();
+      runs_.emplace(handle->context_id(), Active{std::move(execution), handle});
+      handle->set_cancel([this, raw, id = handle->context_id()] {
+        loop_.post([this, raw, id] {
+          if (runs_.count(id)) raw->cancel();
+        });
+      });
+      spawn<RunResult>(raw->run(), [this, handle](RunResult result) {
+        if (store_) store_->save(result);  // a failed save never fails the run
+        handle->finish(std::move(result));
+        // Free the execution after its coroutine frame is gone.
+        loop_.post([this, id = handle->context_id()] { runs_.erase(id); });
+      });
+    });
+    return handle;
+  }
+
+  const DefinitionSet& definitions() const { return set_; }
+  TokenVault& vault() { return *vault_; }
+  const VaultTokenBroker& broker() const { return *broker_; }
+
+ private:
+  std::shared_ptr<RunHandle> start_run(const std::string& target, std::optional<std::string> user,
+                                       Value inputs, std::chrono::milliseconds timeout) override {
+    RunRequest request;
+    request.target = target;
+    request.user = std::move(user);
+    request.inputs = std::move(inputs);
+    request.timeout = timeout;
+    request.source = RunSource::Api;
+    return start(std::move(request));
+  }
+
+  struct Active {
+    std::unique_ptr<RunExecution> execution;
+    std::shared_ptr<RunHandle> handle;
+  };
+
+  DefinitionSet set_;
+  EngineOptions options_;
+  ConnectionResolver resolver_;
+  EventLoop loop_;
+  std::shared_ptr<TokenVault> vault_;
+  std::unique_ptr<RunStore> store_;
+  std::unique_ptr<HttpTransport> transport_;
+  std::shared_ptr<LogSink> log_;
+  std::unique_ptr<OAuthClient> oauth_;
+  std::unique_ptr<VaultTokenBroker> broker_;
+  RuntimeServices services_;
+  std::map<std::string, Active> runs_;  // loop thread only
+  bool stopping_ = false;               // loop thread only
+  std::thread thread_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions options) {
+  auto engine = std::make_unique<EngineImpl>(std::move(set), std::move(options));
+  Status status = engine->init();
+  if (!status.ok()) return status;
+  return std::unique_ptr<Engine>(std::move(engine));
+}
+
+std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request) {
+  return static_cast<EngineImpl&>(engine).start(std::move(request));
+}
+
+TokenVault& engine_vault(Engine& engine) { return static_cast<EngineImpl&>(engine).vault(); }
+
+const VaultTokenBroker& engine_broker(Engine& engine) {
+  return static_cast<EngineImpl&>(engine).broker();
+}
+
+std::unique_ptr<Engine> Engine::open(const std::vector<std::string>& paths,
+                                     const EngineConfig& config) {
+  Diagnostics diagnostics;
+  DefinitionSet set = load_definitions(paths, diagnostics);
+  validate(set, diagnostics);
+  if (diagnostics.has_errors()) {
+    diagnostics.sort();
+    throw FlowError("definitions_invalid", render_text(diagnostics));
+  }
+  EngineOptions options;
+  options.home = config.home;
+  options.keep_records = config.keep_records;
+  auto engine = make_engine(std::move(set), std::move(options));
+  if (!engine.ok()) throw FlowError(engine.status().code(), engine.status().message());
+  return std::move(engine).value();
+}
+
+std::string Engine::default_user() {
+  if (const char* user = std::getenv("FLOWLINE_USER"); user && *user) return user;
+  if (struct passwd* pw = getpwuid(getuid()); pw && pw->pw_name) return pw->pw_name;
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  return "unknown";
+}
+
+// ---- FlowAPI ---------------------------------------------------------------
+
+FlowError::FlowError(std::string code, std::string message, std::string step,
+                     std::string context_id)
+    : std::runtime_error(message),
+      code_(std::move(code)),
+      message_(std::move(message)),
+      step_(std::move(step)),
+      context_id_(std::move(context_id)) {}
+
+namespace {
+
+std::shared_ptr<RunHandle> find_run(const std::string& context_id) {
+  std::lock_guard lock(registry_mutex);
+  auto it = registry().find(context_id);
+  auto handle = it == registry().end() ? nullptr : it->second.lock();
+  if (!handle) throw FlowError("unknown_run", fmt::format("no run with context id '{}'", context_id));
+  return handle;
+}
+
+[[noreturn]] void throw_run_error(const RunResult& result) {
+  const RunError& error = *result.error;
+  throw FlowError(error.code, error.message, error.step, result.context_id);
+}
+
+}  // namespace
+
+Value FlowResult::getOutputs() const {
+  auto result = handle_ ? handle_->result() : std::nullopt;
+  return result ? result->outputs : Value(ValueObject{});
+}
+
+std::string FlowResult::getStatus() const {
+  return std::string(run_state_name(handle_ ? handle_->state() : RunState::InProgress));
+}
+
+FlowRunner FlowAPI::getRunner(Engine& engine) { return FlowRunner(engine); }
+
+FlowRunner& FlowRunner::action(std::string name) { target_ = std::move(name); return *this; }
+FlowRunner& FlowRunner::subflow(std::string name) { target_ = std::move(name); return *this; }
+FlowRunner& FlowRunner::flow(std::string name) { target_ = std::move(name); return *this; }
+FlowRunner& FlowRunner::inSession(Session session) { session_ = std::move(session); return *this; }
+FlowRunner& FlowRunner::inForeground() { background_ = false; return *this; }
+FlowRunner& FlowRunner::inBackground() { background_ = true; return *this; }
+FlowRunner& FlowRunner::withInputs(ValueObject inputs) { inputs_ = std::move(inputs); return *this; }
+FlowRunner& FlowRunner::addInput(std::string name, Value value) {
+  inputs_.insert_or_assign(std::move(name), std::move(value));
+  return *this;
+}
+FlowRunner& FlowRunner::timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; return *this; }
+
+FlowResult FlowRunner::run() {
+  if (target_.empty())
+    throw FlowError("usage", "name an action, subflow or flow with .action(), .subflow() or .flow()");
+  std::optional<std::string> user;
+  if (session_) {
+    if (!session_->user.empty()) user = session_->user;
+  } else {
+    user = Engine::default_user();
+  }
+  FlowResult result;
+  result.handle_ = engine_->start_run(target_, user, Value(inputs_), timeout_);
+  result.context_id_ = result.handle_->context_id();
+  if (background_) return result;
+  RunResult finished = result.handle_->wait();
+  if (finished.state != RunState::Completed) {
+    if (!finished.error) finished.error = RunError{"cancelled", "the run was cancelled", ""};
+    throw_run_error(finished);
+  }
+  return result;
+}
+
+Value FlowAPI::getOutputs(const std::string& context_id) {
+  auto handle = find_run(context_id);
+  auto result = handle->result();
+  if (!result) return Value(ValueObject{});
+  if (result->state != RunState::Completed && result->error) throw_run_error(*result);
+  return result->outputs;
+}
+
+std::string FlowAPI::getStatus(const std::string& context_id) {
+  return std::string(run_state_name(find_run(context_id)->state()));
+}
+
+void FlowAPI::cancel(const std::string& context_id) { find_run(context_id)->cancel(); }
+
+}  // namespace flowline

@@ -1,0 +1,75 @@
+// The engine behind FlowAPI and the command line: definitions, the event
+// loop thread, HTTP, the token vault and broker, and run bookkeeping.
+// Internal header: users include flowline/flow_api.h.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "definitions/definitions.h"
+#include "flowline/flow_api.h"
+#include "runtime/oauth/token_broker.h"
+#include "runtime/run_types.h"
+#include "runtime/services.h"
+#include "runtime/vault/token_vault.h"
+
+namespace flowline {
+
+class RunStore;
+
+// A run as seen from outside the loop: thread-safe.
+class RunHandle {
+ public:
+  explicit RunHandle(std::string context_id) : context_id_(std::move(context_id)) {}
+  const std::string& context_id() const { return context_id_; }
+  bool done() const;
+  RunState state() const;
+  // Blocks until the run ends.
+  RunResult wait() const;
+  std::optional<RunResult> result() const;
+  void cancel();
+
+  // Engine side.
+  void set_cancel(std::function<void()> cancel);
+  void finish(RunResult result);
+
+ private:
+  std::string context_id_;
+  mutable std::mutex mutex_;
+  mutable std::condition_variable finished_;
+  std::optional<RunResult> result_;
+  std::function<void()> cancel_;
+  bool cancel_requested_ = false;
+};
+
+struct EngineOptions {
+  std::string home;  // FLOWLINE_HOME; empty: flowline_home()
+  RunLimits limits;
+  RefreshPolicy refresh;
+  bool keep_records = true;
+  bool record_simple_steps = true;
+  // Test seams; empty: the real ones (CurlTransport, the SQLite vault in home).
+  std::function<std::unique_ptr<HttpTransport>(EventLoop&)> transport_factory;
+  std::shared_ptr<TokenVault> vault;
+  std::shared_ptr<LogSink> log;  // empty: stderr
+  std::function<SystemTime()> now;
+};
+
+// Builds an engine over an already validated set. Errors: vault_* when the
+// vault cannot be opened, records_* when the run store cannot.
+Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions options);
+
+// The engine's run entry point for the CLI and tests (FlowAPI uses it too).
+std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request);
+// The engine's vault and broker, for `flowline token` and tests.
+TokenVault& engine_vault(Engine& engine);
+const VaultTokenBroker& engine_broker(Engine& engine);
+
+// A new context id: 32 random hex digits in UUID form.
+std::string new_context_id();
+
+}  // namespace flowline
