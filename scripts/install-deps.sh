@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git python3
+  build-essential cmake ninja-build pkg-config git python3 curl openssl ca-certificates
   clang libclang-rt-dev llvm clang-format
   libyaml-cpp-dev rapidjson-dev libcurl4-openssl-dev libfmt-dev
   libsqlite3-dev sqlite3 libsodium-dev libpq-dev duktape-dev
