@@ -1,0 +1,149 @@
+// Interpreter overhead per step (DESIGN.md §8: ≤ 1 µs per simple step, ≤ 5 µs
+// per REST step excluding the network). Runs are walked on a real EventLoop;
+// the REST benchmark uses an in-process transport that answers at once, so
+// what is measured is Flowline's own work: binding, rendering, URL building,
+// scheduling the coroutine, parsing the JSON reply, storing outputs.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+
+#include "dsl/loader.h"
+#include "dsl/validate/validator.h"
+#include "runtime/loop/event_loop.h"
+#include "runtime/services.h"
+#include "runtime/walker.h"
+
+using namespace flowline;
+
+namespace {
+
+constexpr const char* kDefinitions = R"(
+kind: Subflow
+name: counting
+inputs: {items: {type: array}}
+outputs: {seen: {type: integer}}
+variables: {seen: {type: integer, default: 0}}
+steps:
+  - for_each: "{{ inputs.items }}"
+    as: item
+    do:
+      - set: {seen: "{{ vars.seen + 1 }}"}
+      - if: "{{ vars.seen > 1000000 }}"
+        then: [exit_loop]
+  - assign_outputs: {seen: "{{ vars.seen }}"}
+---
+kind: Action
+name: fetch_one
+inputs: {n: {type: integer}}
+outputs: {code: {type: integer, value: "{{ steps.get.status_code }}"}}
+steps:
+  - id: get
+    rest:
+      url: "http://127.0.0.1:9/items"
+      path: "/{{ inputs.n }}"
+      query: {limit: "{{ inputs.n }}"}
+      headers: {Accept: application/json}
+---
+kind: Subflow
+name: fetching
+inputs: {items: {type: array}}
+outputs: {done: {type: integer}}
+variables: {done: {type: integer, default: 0}}
+steps:
+  - for_each: "{{ inputs.items }}"
+    as: item
+    do:
+      - id: call
+        action: fetch_one
+        inputs: {n: "{{ item }}"}
+      - set: {done: "{{ vars.done + 1 }}"}
+  - assign_outputs: {done: "{{ vars.done }}"}
+)";
+
+// Answers every request at once (posted to the loop, as a real transport does).
+class InstantTransport : public HttpTransport {
+ public:
+  explicit InstantTransport(EventLoop& loop) : loop_(loop) {}
+  void send(HttpRequest, std::function<void(HttpResponse)> done) override {
+    loop_.post([done = std::move(done)] {
+      HttpResponse response;
+      response.status = 200;
+      response.headers = {{"content-type", "application/json"}};
+      response.body = R"({"result":[{"number":"INC0010001","state":"New"}]})";
+      done(std::move(response));
+    });
+  }
+
+ private:
+  EventLoop& loop_;
+};
+
+struct Fixture {
+  DefinitionSet set;
+  EventLoop loop;
+  std::unique_ptr<InstantTransport> transport;
+  std::unique_ptr<ConnectionResolver> resolver;
+  RuntimeServices services;
+
+  Fixture() {
+    Diagnostics diagnostics;
+    load_definitions_from_text("bench.yaml", kDefinitions, set, diagnostics);
+    validate(set, diagnostics);
+    if (diagnostics.has_errors()) std::abort();
+    transport = std::make_unique<InstantTransport>(loop);
+    resolver = std::make_unique<ConnectionResolver>(set);
+    services.loop = &loop;
+    services.transport = transport.get();
+    services.connections = resolver.get();
+    services.record_simple_steps = false;  // records cost memory, not interpreter time
+    services.limits.max_iterations = 1'000'000;
+  }
+
+  RunResult run(const std::string& target, int items) {
+    ValueArray array;
+    for (int i = 0; i < items; ++i) array.push_back(Value(static_cast<int64_t>(i)));
+    RunRequest request;
+    request.target = target;
+    request.user = "alice";
+    ValueObject inputs;
+    inputs.emplace("items", Value(std::move(array)));
+    request.inputs = Value(std::move(inputs));
+    RunExecution execution(set, services, std::move(request), "bench");
+    std::optional<RunResult> result;
+    spawn<RunResult>(execution.run(), [&](RunResult r) { result = std::move(r); });
+    loop.run_until([&] { return result.has_value(); });
+    return std::move(*result);
+  }
+};
+
+// Per iteration: one `set` and one `if` (two simple steps) plus the loop.
+void BM_SimpleSteps(benchmark::State& state) {
+  Fixture fixture;
+  const int items = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    RunResult result = fixture.run("counting", items);
+    if (result.state != RunState::Completed) state.SkipWithError("run failed");
+  }
+  state.counters["steps"] = benchmark::Counter(2.0 * items, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["ns_per_step"] = benchmark::Counter(
+      2.0 * items, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_SimpleSteps)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// Per iteration: an action call whose REST step renders a path, a query and a
+// header, goes through the transport and parses a JSON reply, then a `set`.
+void BM_RestSteps(benchmark::State& state) {
+  Fixture fixture;
+  const int items = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    RunResult result = fixture.run("fetching", items);
+    if (result.state != RunState::Completed) state.SkipWithError(result.error->message.c_str());
+  }
+  state.counters["ns_per_rest_step"] = benchmark::Counter(
+      items, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_RestSteps)->Arg(2000)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
