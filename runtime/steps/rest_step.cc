@@ -3,10 +3,14 @@
 // response into step outputs.
 #include <fmt/format.h>
 
+#include <sodium.h>
+
+#include <cstring>
 #include <random>
 
 #include "runtime/eval/evaluator.h"
 #include "runtime/http/url.h"
+#include "runtime/secrets.h"
 #include "runtime/vault/token_vault.h"
 #include "runtime/value_types.h"
 #include "runtime/walker.h"
@@ -265,6 +269,28 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
       co_return fail(got.status().code(), got.status().message(), status);
     }
     token = std::move(got).value();
+  }
+  // Basic and API-key credentials: resolved at use, sent only to this origin.
+  if (binding && binding->credential && binding->credential->type != Credential::Type::OAuth2) {
+    const Credential& credential = *binding->credential;
+    if (credential.type == Credential::Type::Basic) {
+      auto password = resolve_secret(credential.password,
+                                     fmt::format("password of credential '{}'", credential.full_name));
+      if (!password.ok()) co_return fail(password.status().code(), password.status().message(), 0);
+      std::string plain = credential.username + ":" + *password;
+      std::string encoded(sodium_base64_encoded_len(plain.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+      sodium_bin2base64(encoded.data(), encoded.size(),
+                        reinterpret_cast<const unsigned char*>(plain.data()), plain.size(),
+                        sodium_base64_VARIANT_ORIGINAL);
+      encoded.resize(std::strlen(encoded.c_str()));
+      sodium_memzero(plain.data(), plain.size());
+      request.secret_headers.emplace_back("Authorization", "Basic " + encoded);
+    } else {
+      auto value = resolve_secret(credential.value,
+                                  fmt::format("value of credential '{}'", credential.full_name));
+      if (!value.ok()) co_return fail(value.status().code(), value.status().message(), 0);
+      request.secret_headers.emplace_back(credential.header, std::move(value).value());
+    }
   }
 
   // 4. Send, retrying per policy; a rejected token is refreshed once.
