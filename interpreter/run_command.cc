@@ -150,6 +150,7 @@ int run_command(const RunOptions& options) {
     return kExitFailed;
   }
   RunResult result = start_run(**engine, std::move(request))->wait();
+  engine.value().reset();  // stops the loop and writes the execution record
   if (options.background) std::_Exit(exit_code_for(result));
   if (!options.trace.empty()) {
     Status written = write_trace(result, options.trace);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -105,6 +106,56 @@ class StderrLog : public LogSink {
   }
 };
 
+// Saves execution records on a thread of its own, so a slow disk or a busy
+// database never stalls the event loop. Drains its queue when destroyed.
+class RecordWriter {
+ public:
+  explicit RecordWriter(std::unique_ptr<RunStore> store) : store_(std::move(store)) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~RecordWriter() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void save(RunResult result) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(std::move(result));
+    }
+    wake_.notify_one();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty() && stopping_) return;
+      RunResult next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      Status saved = store_->save(next);
+      if (!saved.ok())
+        std::fputs(fmt::format("flowline: could not store the record of run {}: {}\n",
+                               next.context_id, saved.message())
+                       .c_str(),
+                   stderr);
+      lock.lock();
+    }
+  }
+
+  std::unique_ptr<RunStore> store_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<RunResult> queue_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 class EngineImpl : public Engine {
  public:
   EngineImpl(DefinitionSet set, EngineOptions options)
@@ -130,7 +181,7 @@ class EngineImpl : public Engine {
     if (options_.keep_records) {
       auto store = RunStore::open(home + "/flowline.db");
       if (!store.ok()) return store.status();
-      store_ = std::move(store).value();
+      records_ = std::make_unique<RecordWriter>(std::move(store).value());
     }
     transport_ = options_.transport_factory ? options_.transport_factory(loop_)
                                             : std::make_unique<CurlTransport>(loop_);
@@ -177,7 +228,7 @@ class EngineImpl : public Engine {
         });
       });
       spawn<RunResult>(raw->run(), [this, handle](RunResult result) {
-        if (store_) store_->save(result);  // a failed save never fails the run
+        if (records_) records_->save(result);  // a failed save never fails the run
         handle->finish(std::move(result));
         // Free the execution after its coroutine frame is gone.
         loop_.post([this, id = handle->context_id()] { runs_.erase(id); });
@@ -212,7 +263,7 @@ class EngineImpl : public Engine {
   ConnectionResolver resolver_;
   EventLoop loop_;
   std::shared_ptr<TokenVault> vault_;
-  std::unique_ptr<RunStore> store_;
+  std::unique_ptr<RecordWriter> records_;
   std::unique_ptr<HttpTransport> transport_;
   std::shared_ptr<LogSink> log_;
   std::unique_ptr<OAuthClient> oauth_;
