@@ -273,13 +273,21 @@ Task<RunExecution::Outcome> RunExecution::run_step(Frame& frame, const Step& ste
     case StepKind::Rest: outcome = co_await run_rest(frame, step, *step.as<RestStep>()); break;
     case StepKind::Wait: {
       auto delay = step.as<WaitStep>()->duration;
+      bool cut_short = false;
       if (request_.timeout.count() > 0) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        // Rounded up: a wait cut to the deadline must end at or after it.
+        auto left = std::chrono::ceil<std::chrono::milliseconds>(
             request_.timeout - (std::chrono::steady_clock::now() - started_));
+        cut_short = left < delay;
         delay = std::max(std::chrono::milliseconds(0), std::min(delay, left));
       }
       Sleep sleep(*services_.loop, delay);
       co_await sleep;
+      if (cut_short)
+        outcome = Outcome::failed("timeout",
+                                  fmt::format("the run took longer than its timeout of {} ms",
+                                              request_.timeout.count()),
+                                  step_path(frame, step));
       break;
     }
     default: break;  // the simple steps are handled by run_steps
