@@ -241,7 +241,7 @@ TEST_F(RestStepTest, AMapBodyIsSentAsJson) {
   http_->push_json(201, R"({"id":7})");
   RunResult r = run("run", ValueObject{}, "alice");
   ASSERT_EQ(r.state, RunState::Completed) << error_of(r);
-  const HttpRequest& sent = http_->requests().at(0).request;
+  HttpRequest sent = http_->requests().at(0).request;
   EXPECT_EQ(sent.method, "POST");
   EXPECT_EQ(sent.body, R"({"count":3,"name":"widget","tags":["a","b"]})");
   HttpHeaders expected = {{"Content-Type", "application/json"}};
@@ -263,7 +263,7 @@ TEST_F(RestStepTest, AFormBodyIsUrlEncoded) {
   http_->push_json(200, "{}");
   RunResult r = run("run", ValueObject{}, "alice");
   ASSERT_EQ(r.state, RunState::Completed) << error_of(r);
-  const HttpRequest& sent = http_->requests().at(0).request;
+  HttpRequest sent = http_->requests().at(0).request;
   EXPECT_EQ(sent.body, "n=5&user=a%20b");
   HttpHeaders expected = {{"Content-Type", "application/x-www-form-urlencoded"}};
   EXPECT_EQ(sent.headers, expected);
