@@ -1,0 +1,528 @@
+// End-to-end tests of personal OAuth tokens: the engine (FlowAPI, start_run) and the `flowline`
+// program against the sample endpoint on loopback — per-user identity, missing and revoked
+// tokens, refresh single-flight (threads and processes), rotation, reactive refresh, redirects,
+// path injection, secrets in outputs, and Retry-After.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/endpoint_fixture.h"
+#include "flowline/flow_api.h"
+#include "runtime/engine.h"
+
+namespace flowline {
+namespace {
+
+using namespace std::chrono_literals;
+using e2e::Endpoint;
+using e2e::Tokens;
+
+constexpr char kSubflow[] = "global.getpersonalincidentssubflow";
+
+// Two extra actions for redirect and injection cases.
+constexpr char kProbeActions[] = R"(kind: Action
+name: follow_redirect
+outputs:
+  status: {type: integer, value: "{{ steps.go.status_code }}"}
+steps:
+  - id: go
+    rest: {connection: acme, method: GET, path: /api/redirect-elsewhere}
+    on_failure: stop
+---
+kind: Action
+name: probe_path
+inputs:
+  p: {type: string, mandatory: true}
+outputs:
+  status: {type: integer, value: "{{ steps.go.status_code }}"}
+steps:
+  - id: go
+    rest: {connection: acme, method: GET, path: "{{ inputs.p }}"}
+    on_failure: stop
+---
+kind: Action
+name: probe_header
+inputs:
+  h: {type: string, mandatory: true}
+outputs:
+  status: {type: integer, value: "{{ steps.go.status_code }}"}
+steps:
+  - id: go
+    rest:
+      connection: acme
+      method: GET
+      path: /api/record-auth
+      headers: {X-Probe: "{{ inputs.h }}"}
+    on_failure: stop
+)";
+
+class PersonalOAuthE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("ACME_CLIENT_SECRET", e2e::kClientSecret, 1);
+    ::setenv("FLOWLINE_VAULT_KEY", e2e::kVaultKey, 1);
+    root_ = e2e::MakeTempDir("e2e");
+    home_ = root_ + "/home";
+    defs_ = root_ + "/defs";
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+
+  // Starts the main endpoint (and writes the definitions pointing at it).
+  void StartEndpoint(sample::EndpointOptions options = {}) {
+    endpoint_ = std::make_unique<Endpoint>(std::move(options));
+    ASSERT_TRUE(endpoint_->started());
+    e2e::CopySampleDefs(defs_, endpoint_->hostport());
+  }
+
+  std::unique_ptr<Engine> OpenEngine(const std::string& defs = {}) {
+    EngineConfig config;
+    config.home = home_;
+    return Engine::open({defs.empty() ? defs_ : defs}, config);
+  }
+
+  static void Store(Engine& engine, const std::string& user, const Tokens& tokens,
+                    std::chrono::system_clock::duration expires_from_now = 1h) {
+    StoredToken token;
+    token.access_token = tokens.access_token;
+    token.refresh_token = tokens.refresh_token;
+    token.scope = tokens.scope;
+    token.obtained_at = std::chrono::system_clock::now() - 2h;
+    token.expires_at = std::chrono::system_clock::now() + expires_from_now;
+    Status put = engine_vault(engine).put(e2e::kCredential, user, token);
+    ASSERT_TRUE(put.ok()) << put.message();
+  }
+
+  static StoredToken Load(Engine& engine, const std::string& user) {
+    auto got = engine_vault(engine).get(e2e::kCredential, user);
+    EXPECT_TRUE(got.ok());
+    if (!got.ok() || !got->has_value()) {
+      ADD_FAILURE() << "no token for " << user;
+      return {};
+    }
+    return **got;
+  }
+
+  static RunResult Run(Engine& engine, const std::string& target, std::optional<std::string> user,
+                       ValueObject inputs = {}) {
+    RunRequest request;
+    request.target = target;
+    request.user = std::move(user);
+    request.inputs = Value(std::move(inputs));
+    request.timeout = 60s;
+    return start_run(engine, std::move(request))->wait();
+  }
+
+  static std::string Describe(const RunResult& result) {
+    std::string text = std::string(run_state_name(result.state));
+    if (result.error)
+      text += " [" + result.error->code + "] " + result.error->message + " at " + result.error->step;
+    return text + " outputs=" + result.outputs.to_json();
+  }
+
+  std::map<std::string, std::string> ChildEnv() const {
+    return {{"FLOWLINE_HOME", home_},
+            {"ACME_CLIENT_SECRET", e2e::kClientSecret},
+            {"FLOWLINE_VAULT_KEY", e2e::kVaultKey},
+            {"NO_COLOR", "1"}};
+  }
+
+  e2e::ChildResult Cli(const std::vector<std::string>& args) {
+    return e2e::RunFlowline(args, ChildEnv(), root_);
+  }
+
+  std::string root_, home_, defs_;
+  std::unique_ptr<Endpoint> endpoint_;
+};
+
+// 1. Each user's run carries that user's own token and sees only their incidents.
+TEST_F(PersonalOAuthE2E, EachUserSeesOnlyTheirOwnIncidents) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+  Store(*engine, "bob", endpoint_->Login("bob"));
+
+  struct Expect {
+    std::string user;
+    std::vector<std::string> numbers;
+  };
+  for (const Expect& expect : {Expect{"alice", {"INC0010001", "INC0010002", "INC0010003"}},
+                               Expect{"bob", {"INC0020001", "INC0020002"}}}) {
+    auto result = FlowAPI::getRunner(*engine)
+                      .subflow(kSubflow)
+                      .inSession(Session{expect.user})
+                      .inForeground()
+                      .withInputs({{"limit", Value(int64_t{10})}})
+                      .timeout(30s)
+                      .run();
+    Value outputs = result.getOutputs();
+    ASSERT_TRUE(outputs.is_object()) << outputs.to_json();
+    const Value* incidents = outputs.find("incidents");
+    const Value* total = outputs.find("total");
+    ASSERT_TRUE(incidents && incidents->is_array()) << outputs.to_json();
+    ASSERT_TRUE(total && total->is_integer()) << outputs.to_json();
+    EXPECT_EQ(total->as_integer(), static_cast<int64_t>(expect.numbers.size()));
+    ASSERT_EQ(incidents->as_array().size(), expect.numbers.size()) << outputs.to_json();
+    for (size_t i = 0; i < expect.numbers.size(); ++i) {
+      const Value& incident = incidents->as_array()[i];
+      EXPECT_EQ(incident.find("number")->as_string(), expect.numbers[i]);
+      EXPECT_EQ(incident.find("caller_id")->as_string(), expect.user);
+    }
+  }
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 1);
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.bob"), 1);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 0);
+}
+
+// 2. No token: token_missing naming the user, the credential and the login command; nothing sent.
+TEST_F(PersonalOAuthE2E, MissingTokenFailsBeforeAnyRequest) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+
+  RunResult result = Run(*engine, kSubflow, "carol");
+  ASSERT_EQ(result.state, RunState::Error) << Describe(result);
+  ASSERT_TRUE(result.error);
+  EXPECT_EQ(result.error->code, "token_missing") << Describe(result);
+  EXPECT_NE(result.error->message.find("carol"), std::string::npos) << result.error->message;
+  EXPECT_NE(result.error->message.find("acme_personal"), std::string::npos) << result.error->message;
+  EXPECT_NE(result.error->message.find("flowline token login"), std::string::npos)
+      << result.error->message;
+  EXPECT_TRUE(result.authorization_required());
+
+  try {
+    FlowAPI::getRunner(*engine).subflow(kSubflow).inSession(Session{"carol"}).inForeground().run();
+    ADD_FAILURE() << "run() did not throw";
+  } catch (const FlowError& error) {
+    EXPECT_EQ(error.code(), "token_missing");
+    EXPECT_NE(error.getMessage().find("carol"), std::string::npos) << error.getMessage();
+    EXPECT_FALSE(error.getContextId().empty());
+  }
+
+  auto cli = Cli({"run", "getpersonalincidentssubflow", "-d", defs_, "--user", "carol", "--output", "json"});
+  EXPECT_EQ(cli.exit_code, 3) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("token_missing"), std::string::npos) << cli.out;
+
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("token_requests.refresh_token"), 0);
+}
+
+// 3. An expired access token is refreshed exactly once; the rotated refresh token is stored.
+TEST_F(PersonalOAuthE2E, ExpiredTokenIsRefreshedOnceAndRotated) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  endpoint_->Control("/control/reset");
+
+  RunResult first = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(first.state, RunState::Completed) << Describe(first);
+  EXPECT_EQ(first.outputs.find("total")->as_integer(), 3);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1);
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+
+  StoredToken stored = Load(*engine, "alice");
+  EXPECT_NE(stored.access_token, tokens.access_token);
+  EXPECT_FALSE(stored.refresh_token.empty());
+  EXPECT_NE(stored.refresh_token, tokens.refresh_token);
+  ASSERT_TRUE(stored.expires_at);
+  EXPECT_GT(*stored.expires_at, std::chrono::system_clock::now() + 30min);
+
+  RunResult second = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(second.state, RunState::Completed) << Describe(second);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 2);
+
+  // The stored refresh token is the live one: a fresh engine refreshes with it once more.
+  StoredToken expired = Load(*engine, "alice");
+  expired.expires_at = std::chrono::system_clock::now() - 1min;
+  ASSERT_TRUE(engine_vault(*engine).put(e2e::kCredential, "alice", expired).ok());
+  RunResult third = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(third.state, RunState::Completed) << Describe(third);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 2);
+  EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 0);
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+}
+
+// 4. 64 runs in one engine plus 3 processes, all with an expired token: one refresh in total.
+TEST_F(PersonalOAuthE2E, ConcurrentRunsAndProcessesRefreshOnce) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"), -1min);
+  endpoint_->Control("/control/reset");
+
+  std::vector<std::unique_ptr<e2e::FlowlineChild>> children;
+  for (int i = 0; i < 3; ++i)
+    children.push_back(std::make_unique<e2e::FlowlineChild>(
+        std::vector<std::string>{"run", "getpersonalincidentssubflow", "-d", defs_, "--user", "alice",
+                                 "--output", "json"},
+        ChildEnv(), root_));
+  // The FlowResults are kept: FlowAPI forgets a finished run whose results nobody holds.
+  std::vector<FlowResult> results;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 64; ++i) {
+    results.push_back(FlowAPI::getRunner(*engine)
+                          .subflow(kSubflow)
+                          .inSession(Session{"alice"})
+                          .inBackground()
+                          .timeout(60s)
+                          .run());
+    ids.push_back(results.back().getContextId());
+  }
+
+  for (const auto& id : ids) {
+    auto deadline = std::chrono::steady_clock::now() + 90s;
+    while (FlowAPI::getStatus(id) == "in_progress" && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(FlowAPI::getStatus(id), "completed") << id;
+    EXPECT_EQ(FlowAPI::getOutputs(id).find("total")->as_integer(), 3);
+  }
+  auto children_started = std::chrono::steady_clock::now();
+  for (auto& child : children) {
+    auto result = child->Wait();
+    EXPECT_LT(std::chrono::steady_clock::now() - children_started, 20s);
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    EXPECT_NE(result.out.find("INC0010003"), std::string::npos) << result.out;
+  }
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 0);
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 67);
+}
+
+// 5. A revoked grant: invalid_grant marks the token needs_login; no further token requests.
+TEST_F(PersonalOAuthE2E, RevokedGrantNeedsLogin) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  ASSERT_EQ(endpoint_->Revoke(tokens.refresh_token), 200);
+  endpoint_->Control("/control/reset");
+
+  RunResult first = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(first.state, RunState::Error) << Describe(first);
+  EXPECT_EQ(first.error->code, "token_invalid") << Describe(first);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1);
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+
+  auto status = Cli({"token", "status", "acme_personal", "--user", "alice", "-d", defs_});
+  EXPECT_EQ(status.exit_code, 3) << status.out << status.err;
+  EXPECT_NE(status.out.find("needs_login"), std::string::npos) << status.out;
+
+  auto cli = Cli({"run", "getpersonalincidentssubflow", "-d", defs_, "--user", "alice", "--output", "json"});
+  EXPECT_EQ(cli.exit_code, 3) << cli.out << cli.err;
+  EXPECT_NE(cli.out.find("token_invalid"), std::string::npos) << cli.out;
+
+  RunResult second = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(second.state, RunState::Error);
+  EXPECT_EQ(second.error->code, "token_invalid");
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+}
+
+// 6. A refresh reply without refresh_token keeps the stored one.
+TEST_F(PersonalOAuthE2E, RefreshWithoutNewRefreshTokenKeepsTheOld) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  endpoint_->Control("/control/refresh-omits-new-token?on=1");
+
+  RunResult first = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(first.state, RunState::Completed) << Describe(first);
+  StoredToken stored = Load(*engine, "alice");
+  EXPECT_NE(stored.access_token, tokens.access_token);
+  EXPECT_EQ(stored.refresh_token, tokens.refresh_token);
+
+  stored.expires_at = std::chrono::system_clock::now() - 1min;
+  ASSERT_TRUE(engine_vault(*engine).put(e2e::kCredential, "alice", stored).ok());
+  RunResult second = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(second.state, RunState::Completed) << Describe(second);
+  EXPECT_EQ(Load(*engine, "alice").refresh_token, tokens.refresh_token);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 2);
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+}
+
+// 7. A token the server rejects (401 invalid_token) is refreshed once and the call retried once.
+TEST_F(PersonalOAuthE2E, RejectedTokenIsRefreshedAndRetriedOnce) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, 1h);
+  endpoint_->Control("/control/expire-tokens");
+  endpoint_->Control("/control/reset");
+
+  RunResult result = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(result.state, RunState::Completed) << Describe(result);
+  EXPECT_EQ(result.outputs.find("total")->as_integer(), 3);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 2);
+  EXPECT_EQ(endpoint_->Stat("api_unauthorized"), 1);
+  EXPECT_NE(Load(*engine, "alice").access_token, tokens.access_token);
+}
+
+// 8. A redirect to another origin never carries the token.
+TEST_F(PersonalOAuthE2E, RedirectToAnotherOriginNeverCarriesTheToken) {
+  Endpoint other;
+  ASSERT_TRUE(other.started());
+  sample::EndpointOptions options;
+  options.other_origin = other.origin();
+  StartEndpoint(options);
+  e2e::WriteFile(defs_ + "/probes.yaml", kProbeActions);
+  std::string strip_defs = root_ + "/defs-strip";
+  e2e::CopySampleDefs(strip_defs, endpoint_->hostport());
+  e2e::WriteFile(strip_defs + "/probes.yaml", kProbeActions);
+  std::string connection = e2e::ReadFile(strip_defs + "/connection.yaml");
+  connection += "follow_redirects: strip_token\n";
+  e2e::WriteFile(strip_defs + "/connection.yaml", connection);
+
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+
+  RunResult same_origin = Run(*engine, "follow_redirect", "alice");
+  EXPECT_EQ(same_origin.state, RunState::Error) << Describe(same_origin);
+  EXPECT_EQ(endpoint_->Stat("redirects_elsewhere"), 1);
+  EXPECT_EQ(other.Stat("record_auth_requests"), 0);
+  EXPECT_EQ(other.Stat("auth_headers_seen_on_record_endpoint"), 0);
+
+  engine.reset();
+  auto strip_engine = OpenEngine(strip_defs);
+  RunResult stripped = Run(*strip_engine, "follow_redirect", "alice");
+  ASSERT_EQ(stripped.state, RunState::Completed) << Describe(stripped);
+  EXPECT_EQ(stripped.outputs.find("status")->as_integer(), 200);
+  EXPECT_EQ(other.Stat("record_auth_requests"), 1);
+  EXPECT_EQ(other.Stat("auth_headers_seen_on_record_endpoint"), 0) << other.StatsText();
+}
+
+// 9. Pills cannot change the origin, smuggle path segments or inject headers.
+TEST_F(PersonalOAuthE2E, PillsCannotChangeTheOriginOrInjectHeaders) {
+  Endpoint other;
+  ASSERT_TRUE(other.started());
+  StartEndpoint();
+  e2e::WriteFile(defs_ + "/probes.yaml", kProbeActions);
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+  std::string other_hostport = other.hostport();
+
+  // Sanity: a plain path works.
+  RunResult plain = Run(*engine, "probe_path", "alice", {{"p", Value("/api/record-auth")}});
+  ASSERT_EQ(plain.state, RunState::Completed) << Describe(plain);
+  int64_t main_requests = endpoint_->Stat("record_auth_requests");
+
+  for (const std::string& p : {"//" + other_hostport + "/api/record-auth",
+                               "http://" + other_hostport + "/x", "@" + other_hostport,
+                               std::string("/a%2F..%2Fb"), std::string("/x\r\nHost: evil"),
+                               std::string("\\\\") + other_hostport + "/api/record-auth"}) {
+    RunResult result = Run(*engine, "probe_path", "alice", {{"p", Value(p)}});
+    EXPECT_EQ(result.state, RunState::Error) << p << ": " << Describe(result);
+  }
+  EXPECT_EQ(other.Stat("record_auth_requests"), 0) << other.StatsText();
+  EXPECT_EQ(other.Stat("api_requests"), 0);
+  EXPECT_EQ(other.Stat("auth_headers_seen_on_record_endpoint"), 0);
+
+  for (const std::string& h : {std::string("a\r\nX-Evil: 1"), std::string("a\nX-Evil: 1"),
+                               std::string("a\rb")}) {
+    RunResult result = Run(*engine, "probe_header", "alice", {{"h", Value(h)}});
+    EXPECT_EQ(result.state, RunState::Error) << Describe(result);
+  }
+  EXPECT_EQ(endpoint_->Stat("record_auth_requests"), main_requests) << endpoint_->StatsText();
+  RunResult fine = Run(*engine, "probe_header", "alice", {{"h", Value("fine")}});
+  EXPECT_EQ(fine.state, RunState::Completed) << Describe(fine);
+}
+
+// 10. Token values appear in no output, trace, log or database byte.
+TEST_F(PersonalOAuthE2E, SecretsNeverLeak) {
+  StartEndpoint();
+  e2e::WriteFile(defs_ + "/probes.yaml", kProbeActions);
+  std::vector<std::string> secrets;
+  {
+    auto engine = OpenEngine();
+    Tokens alice = endpoint_->Login("alice");
+    Tokens bob = endpoint_->Login("bob");
+    secrets = {alice.access_token, alice.refresh_token, bob.access_token, bob.refresh_token};
+    Store(*engine, "alice", alice, -1min);
+    Store(*engine, "bob", bob, 1h);
+    endpoint_->Control("/control/expire-tokens");  // bob's is rejected, then refreshed
+  }
+  std::vector<e2e::ChildResult> runs;
+  std::vector<std::string> traces;
+  auto run = [&](std::vector<std::string> args) {
+    std::string trace = root_ + "/trace-" + std::to_string(traces.size()) + ".json";
+    traces.push_back(trace);
+    args.insert(args.end(), {"-d", defs_, "--trace", trace, "--output", "json"});
+    runs.push_back(Cli(args));
+  };
+  run({"run", "getpersonalincidentssubflow", "--user", "alice"});
+  run({"run", "getpersonalincidentssubflow", "--user", "bob"});
+  run({"run", "probe_path", "--user", "alice", "--input", "p=/api/now/table/incident/INC0020001"});
+  run({"run", "probe_header", "--user", "alice", "--input", "h=a\r\nb"});
+  run({"run", "getpersonalincidentssubflow", "--user", "carol"});
+  EXPECT_EQ(runs[0].exit_code, 0) << runs[0].out << runs[0].err;
+  EXPECT_EQ(runs[1].exit_code, 0) << runs[1].out << runs[1].err;
+  EXPECT_EQ(runs[2].exit_code, 1) << runs[2].out << runs[2].err;
+  EXPECT_EQ(runs[4].exit_code, 3) << runs[4].out << runs[4].err;
+  {
+    auto engine = OpenEngine();
+    for (const std::string& user : {"alice", "bob"}) {
+      StoredToken now = Load(*engine, user);
+      secrets.push_back(now.access_token);
+      secrets.push_back(now.refresh_token);
+    }
+  }
+  auto list = Cli({"token", "list", "--output", "json"});
+  auto runs_list = Cli({"runs", "list"});
+  std::vector<std::pair<std::string, std::string>> haystacks = {
+      {"token list", list.out + list.err}, {"runs list", runs_list.out + runs_list.err}};
+  for (size_t i = 0; i < runs.size(); ++i) {
+    haystacks.push_back({"stdout " + std::to_string(i), runs[i].out});
+    haystacks.push_back({"stderr " + std::to_string(i), runs[i].err});
+    std::string trace = e2e::ReadFile(traces[i]);
+    if (i < 3) EXPECT_FALSE(trace.empty()) << traces[i];
+    haystacks.push_back({traces[i], trace});
+  }
+  for (const char* file : {"/flowline.db", "/flowline.db-wal", "/flowline.db-shm"})
+    haystacks.push_back({file, e2e::ReadFile(home_ + file)});
+  for (const auto& secret : secrets) {
+    ASSERT_GE(secret.size(), 20u);
+    for (const auto& [name, text] : haystacks)
+      EXPECT_EQ(text.find(secret), std::string::npos) << "a token value appears in " << name;
+  }
+}
+
+// 11. 503 with Retry-After twice, then success: the step took three attempts.
+TEST_F(PersonalOAuthE2E, RetryAfterIsHonoured) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+  endpoint_->Control("/control/fail?count=2&status=503&retry_after=1&target=api");
+
+  auto started = std::chrono::steady_clock::now();
+  RunResult result = Run(*engine, "get_my_incidents", "alice");
+  auto elapsed = std::chrono::steady_clock::now() - started;
+  ASSERT_EQ(result.state, RunState::Completed) << Describe(result);
+  EXPECT_EQ(result.outputs.find("count")->as_integer(), 3);
+  const StepRecord* fetch = nullptr;
+  for (const auto& step : result.steps)
+    if (step.id == "fetch") fetch = &step;
+  ASSERT_NE(fetch, nullptr);
+  ASSERT_TRUE(fetch->http);
+  EXPECT_EQ(fetch->http->attempts, 3);
+  EXPECT_EQ(fetch->http->status, 200);
+  if (const Value* attempts = fetch->outputs.is_object() ? fetch->outputs.find("attempts") : nullptr)
+    EXPECT_EQ(attempts->as_integer(), 3);
+  EXPECT_GE(elapsed, 1900ms);
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 3);
+  EXPECT_EQ(endpoint_->Stat("api_injected_failures"), 2);
+}
+
+}  // namespace
+}  // namespace flowline
