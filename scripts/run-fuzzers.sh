@@ -3,7 +3,7 @@
 # seed corpus in tests/fuzz/corpus/<name without fuzz_>. Fails on any crash,
 # leak, timeout or sanitizer report.
 set -euo pipefail
-build=${1:?usage: run-fuzzers.sh BUILD_DIR SECONDS}
+build=$(cd "${1:?usage: run-fuzzers.sh BUILD_DIR SECONDS}" && pwd)
 seconds=${2:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 found=0
