@@ -390,6 +390,8 @@ TEST_F(PersonalOAuthE2E, RedirectToAnotherOriginNeverCarriesTheToken) {
 
   RunResult same_origin = Run(*engine, "follow_redirect", "alice");
   EXPECT_EQ(same_origin.state, RunState::Error) << Describe(same_origin);
+  ASSERT_TRUE(same_origin.error);
+  EXPECT_EQ(same_origin.error->code, "http_status") << Describe(same_origin);
   EXPECT_EQ(endpoint_->Stat("redirects_elsewhere"), 1);
   EXPECT_EQ(other.Stat("record_auth_requests"), 0);
   EXPECT_EQ(other.Stat("auth_headers_seen_on_record_endpoint"), 0);
@@ -421,9 +423,13 @@ TEST_F(PersonalOAuthE2E, PillsCannotChangeTheOriginOrInjectHeaders) {
   for (const std::string& p : {"//" + other_hostport + "/api/record-auth",
                                "http://" + other_hostport + "/x", "@" + other_hostport,
                                std::string("/a%2F..%2Fb"), std::string("/x\r\nHost: evil"),
-                               std::string("\\\\") + other_hostport + "/api/record-auth"}) {
+                               std::string("\\\\") + other_hostport + "/api/record-auth",
+                               "/\\" + other_hostport + "/api/record-auth",
+                               std::string("@localhost/api/record-auth")}) {
     RunResult result = Run(*engine, "probe_path", "alice", {{"p", Value(p)}});
     EXPECT_EQ(result.state, RunState::Error) << p << ": " << Describe(result);
+    ASSERT_TRUE(result.error);
+    EXPECT_EQ(result.error->code, "unsafe_path") << p << ": " << Describe(result);
   }
   EXPECT_EQ(other.Stat("record_auth_requests"), 0) << other.StatsText();
   EXPECT_EQ(other.Stat("api_requests"), 0);
@@ -433,6 +439,8 @@ TEST_F(PersonalOAuthE2E, PillsCannotChangeTheOriginOrInjectHeaders) {
                                std::string("a\rb")}) {
     RunResult result = Run(*engine, "probe_header", "alice", {{"h", Value(h)}});
     EXPECT_EQ(result.state, RunState::Error) << Describe(result);
+    ASSERT_TRUE(result.error);
+    EXPECT_EQ(result.error->code, "unsafe_header") << Describe(result);
   }
   EXPECT_EQ(endpoint_->Stat("record_auth_requests"), main_requests) << endpoint_->StatsText();
   RunResult fine = Run(*engine, "probe_header", "alice", {{"h", Value("fine")}});
@@ -480,8 +488,17 @@ TEST_F(PersonalOAuthE2E, SecretsNeverLeak) {
   }
   auto list = Cli({"token", "list", "--output", "json"});
   auto runs_list = Cli({"runs", "list"});
+  std::string shown;
+  for (const auto& run : runs) {
+    size_t at = run.out.find("\"context_id\":\"");
+    if (at == std::string::npos) continue;
+    std::string id = run.out.substr(at + 14, 36);
+    auto show = Cli({"runs", "show", id});
+    EXPECT_EQ(show.exit_code, 0) << id << ": " << show.out << show.err;
+    shown += show.out + show.err;
+  }
   std::vector<std::pair<std::string, std::string>> haystacks = {
-      {"token list", list.out + list.err}, {"runs list", runs_list.out + runs_list.err}};
+      {"token list", list.out + list.err}, {"runs list", runs_list.out + runs_list.err}, {"runs show", shown}};
   for (size_t i = 0; i < runs.size(); ++i) {
     haystacks.push_back({"stdout " + std::to_string(i), runs[i].out});
     haystacks.push_back({"stderr " + std::to_string(i), runs[i].err});
@@ -522,6 +539,149 @@ TEST_F(PersonalOAuthE2E, RetryAfterIsHonoured) {
   EXPECT_GE(elapsed, 1900ms);
   EXPECT_EQ(endpoint_->Stat("api_requests"), 3);
   EXPECT_EQ(endpoint_->Stat("api_injected_failures"), 2);
+}
+
+
+// 7b. Many runs rejected at once (tokens expired at the server only) share one refresh.
+TEST_F(PersonalOAuthE2E, ConcurrentRejectionsShareOneRefresh) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"), 1h);
+  endpoint_->Control("/control/expire-tokens");
+  endpoint_->Control("/control/reset");
+
+  std::vector<std::shared_ptr<RunHandle>> handles;
+  for (int i = 0; i < 32; ++i) {
+    RunRequest request;
+    request.target = kSubflow;
+    request.user = "alice";
+    request.timeout = std::chrono::seconds(60);
+    handles.push_back(start_run(*engine, std::move(request)));
+  }
+  for (auto& handle : handles) {
+    RunResult result = handle->wait();
+    EXPECT_EQ(result.state, RunState::Completed) << Describe(result);
+  }
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 32);
+}
+
+// 4b. Alice and Bob expire together: one refresh each, each run still sees its own data.
+TEST_F(PersonalOAuthE2E, ConcurrentRefreshesAreKeyedByUser) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"), -1min);
+  Store(*engine, "bob", endpoint_->Login("bob"), -1min);
+  endpoint_->Control("/control/reset");
+  std::vector<std::pair<std::string, std::shared_ptr<RunHandle>>> handles;
+  for (int i = 0; i < 40; ++i) {
+    RunRequest request;
+    request.target = kSubflow;
+    std::string user = i % 2 ? "bob" : "alice";
+    request.user = user;
+    request.timeout = std::chrono::seconds(60);
+    handles.emplace_back(user, start_run(*engine, std::move(request)));
+  }
+  for (auto& [user, handle] : handles) {
+    RunResult result = handle->wait();
+    ASSERT_EQ(result.state, RunState::Completed) << Describe(result);
+    EXPECT_EQ(result.outputs.find("total")->as_integer(), user == "alice" ? 3 : 2);
+    for (const Value& incident : result.outputs.find("incidents")->as_array())
+      EXPECT_EQ(incident.find("caller_id")->as_string(), user);
+  }
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 2) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+}
+
+// 5b. A revoked grant seen by many runs at once costs one token request.
+TEST_F(PersonalOAuthE2E, ConcurrentRunsWithRevokedGrantAskOnce) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  ASSERT_EQ(endpoint_->Revoke(tokens.refresh_token), 200);
+  endpoint_->Control("/control/reset");
+  std::vector<std::shared_ptr<RunHandle>> handles;
+  for (int i = 0; i < 16; ++i) {
+    RunRequest request;
+    request.target = kSubflow;
+    request.user = "alice";
+    request.timeout = std::chrono::seconds(60);
+    handles.push_back(start_run(*engine, std::move(request)));
+  }
+  for (auto& handle : handles) {
+    RunResult result = handle->wait();
+    ASSERT_EQ(result.state, RunState::Error) << Describe(result);
+    EXPECT_EQ(result.error->code, "token_invalid") << Describe(result);
+  }
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+  EXPECT_EQ(Load(*engine, "alice").state, TokenState::NeedsLogin);
+}
+
+// 3b. A 503 from the token endpoint during refresh is retried, keeping the refresh token.
+TEST_F(PersonalOAuthE2E, TransientTokenEndpointFailureIsRetried) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  endpoint_->Control("/control/reset");
+  endpoint_->Control("/control/fail?count=2&status=503&retry_after=none&target=token");
+  RunResult result = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(result.state, RunState::Completed) << Describe(result);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 3) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+  StoredToken stored = Load(*engine, "alice");
+  EXPECT_NE(stored.refresh_token, tokens.refresh_token);
+  EXPECT_EQ(stored.state, TokenState::Valid);
+}
+
+// 3c. A short-lived token (2 s) is refreshed before it expires (half its lifetime), once.
+TEST_F(PersonalOAuthE2E, ShortLivedTokenIsRefreshedWithinHalfItsLifetime) {
+  sample::EndpointOptions options;
+  options.access_token_lifetime = std::chrono::seconds(2);
+  StartEndpoint(options);
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  ASSERT_EQ(tokens.expires_in, 2);
+  StoredToken token;
+  token.access_token = tokens.access_token;
+  token.refresh_token = tokens.refresh_token;
+  token.scope = tokens.scope;
+  token.obtained_at = std::chrono::system_clock::now();
+  token.expires_at = token.obtained_at + std::chrono::seconds(2);
+  ASSERT_TRUE(engine_vault(*engine).put(e2e::kCredential, "alice", token).ok());
+  endpoint_->Control("/control/reset");
+
+  RunResult fresh = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(fresh.state, RunState::Completed) << Describe(fresh);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // past half the lifetime
+  RunResult later = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(later.state, RunState::Completed) << Describe(later);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
+  EXPECT_EQ(endpoint_->Stat("api_unauthorized"), 0);
+}
+
+// FlowAPI by context id: a failed background run's outputs throw its error.
+TEST_F(PersonalOAuthE2E, BackgroundRunErrorsReachFlowApi) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  FlowResult result =
+      FlowAPI::getRunner(*engine).subflow(kSubflow).inSession(Session{"carol"}).inBackground().run();
+  std::string id = result.getContextId();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (FlowAPI::getStatus(id) == "in_progress" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(FlowAPI::getStatus(id), "error");
+  try {
+    FlowAPI::getOutputs(id);
+    ADD_FAILURE() << "getOutputs did not throw";
+  } catch (const FlowError& error) {
+    EXPECT_EQ(error.code(), "token_missing");
+    EXPECT_EQ(error.getContextId(), id);
+  }
 }
 
 }  // namespace
