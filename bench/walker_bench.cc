@@ -5,7 +5,11 @@
 // scheduling the coroutine, parsing the JSON reply, storing outputs.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <memory>
+#include <vector>
 
 #include "dsl/loader.h"
 #include "dsl/validate/validator.h"
@@ -58,6 +62,16 @@ steps:
         inputs: {n: "{{ item }}"}
       - set: {done: "{{ vars.done + 1 }}"}
   - assign_outputs: {done: "{{ vars.done }}"}
+---
+kind: Subflow
+name: waiting
+inputs: {n: {type: integer}}
+outputs: {n: {type: integer}}
+variables: {seen: {type: integer, default: 0}}
+steps:
+  - set: {seen: "{{ inputs.n }}"}
+  - wait: 300ms
+  - assign_outputs: {n: "{{ vars.seen }}"}
 ---
 kind: Action
 name: fetch_ten
@@ -192,6 +206,8 @@ struct Fixture {
   }
 };
 
+std::string new_id(int i) { return "run-" + std::to_string(i); }
+
 // Per iteration: one `set` and one `if` (two simple steps) plus the loop.
 void BM_SimpleSteps(benchmark::State& state) {
   Fixture fixture;
@@ -233,6 +249,45 @@ void BM_TenRestStepsPerCall(benchmark::State& state) {
       10.0 * items, benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_TenRestStepsPerCall)->Arg(200)->Unit(benchmark::kMillisecond);
+
+long resident_kib() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+// Memory per in-flight run: N runs all suspended in a `wait` at once (each a
+// RunExecution, its coroutine frames, frame values and records), measured as
+// the growth of resident memory.
+void BM_InFlightRunMemory(benchmark::State& state) {
+  const int runs = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    Fixture fixture;
+    fixture.services.record_simple_steps = true;
+    std::vector<std::unique_ptr<RunExecution>> executions;
+    int finished = 0;
+    long before = resident_kib();
+    for (int i = 0; i < runs; ++i) {
+      RunRequest request;
+      request.target = "waiting";
+      request.user = "alice";
+      ValueObject inputs;
+      inputs.emplace("n", Value(static_cast<int64_t>(i)));
+      request.inputs = Value(std::move(inputs));
+      executions.push_back(std::make_unique<RunExecution>(fixture.set, fixture.services,
+                                                          std::move(request), new_id(i)));
+      spawn<RunResult>(executions.back()->run(), [&](RunResult) { ++finished; });
+    }
+    long during = resident_kib();
+    fixture.loop.run_until([&] { return finished == runs; });
+    state.counters["bytes_per_inflight_run"] =
+        static_cast<double>(during - before) * 1024.0 / runs;
+  }
+}
+BENCHMARK(BM_InFlightRunMemory)->Arg(10000)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
