@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/endpoint_fixture.h"
@@ -201,6 +202,35 @@ TEST_F(CliRunTest, TimeoutFailsTheRun) {
 
   ChildResult bad = Flowline(RunArgs("alice", {"--timeout", "soon"}));
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+}
+
+
+TEST_F(CliRunTest, BackgroundRunIsRecordedAndTraceIsJson) {
+  Import("alice");
+  ChildResult started = Flowline(RunArgs("alice", {"--background"}));
+  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
+  std::string id = started.out.substr(0, started.out.find('\n'));
+  ASSERT_EQ(id.size(), 36u) << started.out;
+  ChildResult shown;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    shown = Flowline({"runs", "show", id, "--output", "json"});
+  } while ((shown.exit_code != 0 || shown.out.find("\"completed\"") == std::string::npos) &&
+           std::chrono::steady_clock::now() < deadline);
+  ASSERT_EQ(shown.exit_code, 0) << shown.out << shown.err;
+  auto record = Json(shown.out);
+  ASSERT_TRUE(record.IsObject()) << shown.out;
+  EXPECT_NE(shown.out.find("\"completed\""), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("alice"), std::string::npos) << shown.out;
+
+  std::string trace = root_ + "/trace.json";
+  ChildResult traced = Flowline(RunArgs("alice", {"--trace", trace}));
+  ASSERT_EQ(traced.exit_code, 0) << traced.out << traced.err;
+  std::string text = e2e::ReadFile(trace);
+  auto json = Json(text);
+  EXPECT_TRUE(json.IsObject() || json.IsArray()) << text;
+  EXPECT_NE(text.find("fetch"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -255,7 +255,9 @@ TEST_F(PersonalOAuthE2E, ExpiredTokenIsRefreshedOnceAndRotated) {
 
 // 4. 64 runs in one engine plus 3 processes, all with an expired token: one refresh in total.
 TEST_F(PersonalOAuthE2E, ConcurrentRunsAndProcessesRefreshOnce) {
-  StartEndpoint();
+  sample::EndpointOptions options;
+  options.threads = 160;  // one per keep-alive connection: 64 runs + 3 processes + this test
+  StartEndpoint(options);
   auto engine = OpenEngine();
   Store(*engine, "alice", endpoint_->Login("alice"), -1min);
   endpoint_->Control("/control/reset");
@@ -286,10 +288,10 @@ TEST_F(PersonalOAuthE2E, ConcurrentRunsAndProcessesRefreshOnce) {
     ASSERT_EQ(FlowAPI::getStatus(id), "completed") << id;
     EXPECT_EQ(FlowAPI::getOutputs(id).find("total")->as_integer(), 3);
   }
-  auto children_started = std::chrono::steady_clock::now();
+  auto waiting_since = std::chrono::steady_clock::now();
   for (auto& child : children) {
     auto result = child->Wait();
-    EXPECT_LT(std::chrono::steady_clock::now() - children_started, 20s);
+    EXPECT_LT(std::chrono::steady_clock::now() - waiting_since, 20s);
     EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
     EXPECT_NE(result.out.find("INC0010003"), std::string::npos) << result.out;
   }
@@ -681,6 +683,48 @@ TEST_F(PersonalOAuthE2E, BackgroundRunErrorsReachFlowApi) {
   } catch (const FlowError& error) {
     EXPECT_EQ(error.code(), "token_missing");
     EXPECT_EQ(error.getContextId(), id);
+  }
+}
+
+
+// A foreground timeout throws FlowError("timeout"); cancelling a background run ends it.
+TEST_F(PersonalOAuthE2E, TimeoutAndCancelThroughFlowApi) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+  endpoint_->Control("/control/delay?ms=3000&target=api");
+
+  auto started = std::chrono::steady_clock::now();
+  try {
+    FlowAPI::getRunner(*engine)
+        .subflow(kSubflow)
+        .inSession(Session{"alice"})
+        .inForeground()
+        .timeout(500ms)
+        .run();
+    ADD_FAILURE() << "run() did not throw";
+  } catch (const FlowError& error) {
+    EXPECT_TRUE(error.code() == "timeout" || error.code() == "http_timeout") << error.code();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2500ms);
+
+  FlowResult background =
+      FlowAPI::getRunner(*engine).subflow(kSubflow).inSession(Session{"alice"}).inBackground().run();
+  std::string id = background.getContextId();
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(FlowAPI::getStatus(id), "in_progress");
+  started = std::chrono::steady_clock::now();
+  FlowAPI::cancel(id);
+  while (FlowAPI::getStatus(id) == "in_progress" && std::chrono::steady_clock::now() - started < 10s)
+    std::this_thread::sleep_for(5ms);
+  EXPECT_EQ(FlowAPI::getStatus(id), "cancelled");
+  // The transport cannot abort a request in flight: the run ends when the delayed reply lands.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  try {
+    FlowAPI::getOutputs(id);
+    ADD_FAILURE() << "getOutputs of a cancelled run did not throw";
+  } catch (const FlowError& error) {
+    EXPECT_EQ(error.code(), "cancelled");
   }
 }
 
