@@ -60,6 +60,19 @@ steps:
       path: /api/record-auth
       headers: {X-Probe: "{{ inputs.h }}"}
     on_failure: stop
+---
+kind: Action
+name: create_incident
+outputs:
+  number: {type: string, value: "{{ steps.go.body.result.number }}"}
+steps:
+  - id: go
+    rest:
+      connection: acme
+      method: POST
+      path: /api/now/table/incident
+      body: {short_description: from a test}
+    on_failure: stop
 )";
 
 class PersonalOAuthE2E : public ::testing::Test {
@@ -726,6 +739,55 @@ TEST_F(PersonalOAuthE2E, TimeoutAndCancelThroughFlowApi) {
   } catch (const FlowError& error) {
     EXPECT_EQ(error.code(), "cancelled");
   }
+}
+
+
+// A token rejected again right after its refresh fails the run: one refresh, one retry, no loop.
+TEST_F(PersonalOAuthE2E, RejectionAfterRefreshDoesNotLoop) {
+  sample::EndpointOptions options;
+  options.access_token_lifetime = 1ms;  // every token is dead on arrival at the API
+  StartEndpoint(options);
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"), 1h);
+  endpoint_->Control("/control/reset");
+  RunResult result = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(result.state, RunState::Error) << Describe(result);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 2) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+}
+
+// POST is not idempotent: a 503 is not retried unless the policy says so.
+TEST_F(PersonalOAuthE2E, NonIdempotentRequestsAreNotRetried) {
+  StartEndpoint();
+  e2e::WriteFile(defs_ + "/probes.yaml", kProbeActions);
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"));
+  endpoint_->Control("/control/fail?count=1&status=503&retry_after=1&target=api");
+  RunResult failed = Run(*engine, "create_incident", "alice");
+  ASSERT_EQ(failed.state, RunState::Error) << Describe(failed);
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 1);
+  RunResult created = Run(*engine, "create_incident", "alice");
+  ASSERT_EQ(created.state, RunState::Completed) << Describe(created);
+  EXPECT_EQ(created.outputs.find("number")->as_string(), "INC0030001");
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 2);
+}
+
+// A stale copy of a rotated refresh token is reuse: the grant is revoked and the user must log in.
+TEST_F(PersonalOAuthE2E, StaleRefreshTokenEndsInNeedsLogin) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  RunResult first = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(first.state, RunState::Completed) << Describe(first);
+  Store(*engine, "alice", tokens, -1min);  // a backup restored over the rotated token
+  RunResult second = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(second.state, RunState::Error) << Describe(second);
+  EXPECT_EQ(second.error->code, "token_invalid") << Describe(second);
+  EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 1);
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 1);
+  EXPECT_EQ(Load(*engine, "alice").state, TokenState::NeedsLogin);
 }
 
 }  // namespace
