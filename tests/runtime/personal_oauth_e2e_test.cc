@@ -62,6 +62,23 @@ steps:
     on_failure: stop
 ---
 kind: Action
+name: redirect_to
+inputs:
+  to: {type: string, mandatory: true}
+  status: {type: string, default: "302"}
+outputs:
+  status: {type: integer, value: "{{ steps.go.status_code }}"}
+  body: {type: any, value: "{{ steps.go.body }}"}
+steps:
+  - id: go
+    rest:
+      connection: acme
+      method: GET
+      path: /api/redirect-elsewhere
+      query: {to: "{{ inputs.to }}", status: "{{ inputs.status }}"}
+    on_failure: stop
+---
+kind: Action
 name: create_incident
 outputs:
   number: {type: string, value: "{{ steps.go.body.result.number }}"}
@@ -788,6 +805,58 @@ TEST_F(PersonalOAuthE2E, StaleRefreshTokenEndsInNeedsLogin) {
   EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 1);
   EXPECT_EQ(endpoint_->Stat("revoked_grants"), 1);
   EXPECT_EQ(Load(*engine, "alice").state, TokenState::NeedsLogin);
+}
+
+
+// Same-origin redirects keep the token; a chain that leaves the origin never carries it.
+TEST_F(PersonalOAuthE2E, RedirectChainsKeepTheTokenOnlyOnTheSameOrigin) {
+  Endpoint other;
+  ASSERT_TRUE(other.started());
+  sample::EndpointOptions options;
+  options.other_origin = other.origin();
+  StartEndpoint(options);
+  e2e::WriteFile(defs_ + "/probes.yaml", kProbeActions);
+  std::string strip_defs = root_ + "/defs-strip";
+  e2e::CopySampleDefs(strip_defs, endpoint_->hostport());
+  e2e::WriteFile(strip_defs + "/probes.yaml", kProbeActions);
+  e2e::WriteFile(strip_defs + "/connection.yaml",
+                 e2e::ReadFile(strip_defs + "/connection.yaml") + "follow_redirects: strip_token\n");
+  std::string never_defs = root_ + "/defs-never";
+  e2e::CopySampleDefs(never_defs, endpoint_->hostport());
+  e2e::WriteFile(never_defs + "/probes.yaml", kProbeActions);
+  e2e::WriteFile(never_defs + "/connection.yaml",
+                 e2e::ReadFile(never_defs + "/connection.yaml") + "follow_redirects: never\n");
+
+  Tokens tokens = endpoint_->Login("alice");
+  std::string same = endpoint_->origin() + "/api/record-auth";
+  std::string hop = endpoint_->origin() + "/api/redirect-elsewhere";  // then on to `other`
+  {
+    auto engine = OpenEngine();
+    Store(*engine, "alice", tokens);
+    for (const char* status : {"302", "307", "308"}) {
+      RunResult followed = Run(*engine, "redirect_to", "alice", {{"to", Value(same)}, {"status", Value(status)}});
+      ASSERT_EQ(followed.state, RunState::Completed) << status << " " << Describe(followed);
+      EXPECT_EQ(followed.outputs.find("status")->as_integer(), 200);
+    }
+    EXPECT_EQ(endpoint_->Stat("auth_headers_seen_on_record_endpoint"), 3);
+    RunResult chain = Run(*engine, "redirect_to", "alice", {{"to", Value(hop)}});
+    EXPECT_EQ(chain.state, RunState::Error) << Describe(chain);
+    EXPECT_EQ(other.Stat("record_auth_requests"), 0);
+  }
+  {
+    auto engine = OpenEngine(strip_defs);
+    RunResult chain = Run(*engine, "redirect_to", "alice", {{"to", Value(hop)}, {"status", Value("307")}});
+    ASSERT_EQ(chain.state, RunState::Completed) << Describe(chain);
+    EXPECT_EQ(other.Stat("record_auth_requests"), 1);
+    EXPECT_EQ(other.Stat("auth_headers_seen_on_record_endpoint"), 0) << other.StatsText();
+  }
+  {
+    auto engine = OpenEngine(never_defs);
+    int64_t seen = endpoint_->Stat("record_auth_requests");
+    RunResult refused = Run(*engine, "redirect_to", "alice", {{"to", Value(same)}});
+    EXPECT_EQ(refused.state, RunState::Error) << Describe(refused);
+    EXPECT_EQ(endpoint_->Stat("record_auth_requests"), seen);
+  }
 }
 
 }  // namespace
