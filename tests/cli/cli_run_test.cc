@@ -103,6 +103,13 @@ TEST_F(CliRunTest, ImportedTokenRunsAndTypedInputLimits) {
   EXPECT_NE(bad.err.find("limit"), std::string::npos) << bad.err;
   EXPECT_EQ(endpoint_->Stat("api_requests"), api_before);
 
+  ChildResult unknown = Flowline(RunArgs("alice", {"--input", "limt=2"}));
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out << unknown.err;
+  EXPECT_NE(unknown.err.find("limt"), std::string::npos) << unknown.err;
+  ChildResult no_equals = Flowline(RunArgs("alice", {"--input", "limit"}));
+  EXPECT_EQ(no_equals.exit_code, 2) << no_equals.out << no_equals.err;
+  EXPECT_EQ(endpoint_->Stat("api_requests"), api_before);
+
   // --inputs from a JSON file; a later --input wins.
   std::string inputs = root_ + "/inputs.json";
   e2e::WriteFile(inputs, R"({"limit": 1})");

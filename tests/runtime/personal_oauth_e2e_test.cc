@@ -859,5 +859,30 @@ TEST_F(PersonalOAuthE2E, RedirectChainsKeepTheTokenOnlyOnTheSameOrigin) {
   }
 }
 
+
+// Only processes (no engine in this one): six `flowline run` at once with an expired token.
+TEST_F(PersonalOAuthE2E, ProcessesAloneRefreshOnce) {
+  StartEndpoint();
+  {
+    auto engine = OpenEngine();
+    Store(*engine, "alice", endpoint_->Login("alice"), -1min);
+  }
+  endpoint_->Control("/control/reset");
+  std::vector<std::unique_ptr<e2e::FlowlineChild>> children;
+  for (int i = 0; i < 6; ++i)
+    children.push_back(std::make_unique<e2e::FlowlineChild>(
+        std::vector<std::string>{"run", "get_my_incidents", "-d", defs_, "--user", "alice",
+                                 "--output", "json"},
+        ChildEnv(), root_));
+  for (auto& child : children) {
+    auto result = child->Wait();
+    EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+    EXPECT_NE(result.out.find("\"count\":3"), std::string::npos) << result.out;
+  }
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 6);
+}
+
 }  // namespace
 }  // namespace flowline
