@@ -96,6 +96,20 @@ std::map<std::string, std::weak_ptr<RunHandle>>& registry() {
   return runs;
 }
 
+// The newest finished runs stay reachable by context id even when the caller
+// kept only the id (FlowAPI::getStatus/getOutputs after inBackground().run()).
+constexpr size_t kKeptFinishedRuns = 1024;
+void keep_finished(std::shared_ptr<RunHandle> handle) {
+  static std::deque<std::shared_ptr<RunHandle>> kept;
+  std::lock_guard lock(registry_mutex);
+  kept.push_back(std::move(handle));
+  if (kept.size() <= kKeptFinishedRuns) return;
+  std::string evicted = kept.front()->context_id();
+  kept.pop_front();
+  auto it = registry().find(evicted);
+  if (it != registry().end() && it->second.expired()) registry().erase(it);
+}
+
 class StderrLog : public LogSink {
  public:
   void log(LogLevel level, std::string_view context_id, std::string_view step,
@@ -230,6 +244,7 @@ class EngineImpl : public Engine {
       spawn<RunResult>(raw->run(), [this, handle](RunResult result) {
         if (records_) records_->save(result);  // a failed save never fails the run
         handle->finish(std::move(result));
+        keep_finished(handle);
         // Free the execution after its coroutine frame is gone.
         loop_.post([this, id = handle->context_id()] { runs_.erase(id); });
       });
