@@ -884,5 +884,25 @@ TEST_F(PersonalOAuthE2E, ProcessesAloneRefreshOnce) {
   EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 6);
 }
 
+
+// FlowAPI by context id works when the caller kept only the id.
+TEST_F(PersonalOAuthE2E, BackgroundRunIsReachableByIdAlone) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "bob", endpoint_->Login("bob"));
+  std::string id = FlowAPI::getRunner(*engine)
+                       .subflow(kSubflow)
+                       .inSession(Session{"bob"})
+                       .inBackground()
+                       .run()
+                       .getContextId();
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (FlowAPI::getStatus(id) == "in_progress" && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(FlowAPI::getStatus(id), "completed");
+  EXPECT_EQ(FlowAPI::getOutputs(id).find("total")->as_integer(), 2);
+}
+
 }  // namespace
 }  // namespace flowline
