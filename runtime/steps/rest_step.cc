@@ -87,13 +87,14 @@ std::optional<std::chrono::milliseconds> retry_after(const HttpResponse& respons
 
 std::chrono::milliseconds backoff(const RetryPolicy& policy, int retry, const HttpResponse& response) {
   using std::chrono::milliseconds;
+  // A server's Retry-After is honoured as given: never earlier, no jitter
+  // (max_elapsed still bounds the whole step).
+  if (policy.strategy == RetryPolicy::Strategy::RetryAfter)
+    if (auto hinted = retry_after(response)) return *hinted;
   milliseconds delay = policy.interval;
-  if (policy.strategy == RetryPolicy::Strategy::Exponential ||
-      policy.strategy == RetryPolicy::Strategy::RetryAfter) {
+  if (policy.strategy != RetryPolicy::Strategy::Fixed) {
     for (int i = 1; i < retry && delay < milliseconds(3'600'000); ++i) delay *= 2;
   }
-  if (policy.strategy == RetryPolicy::Strategy::RetryAfter)
-    if (auto hinted = retry_after(response)) delay = *hinted;
   if (policy.max_interval) delay = std::min(delay, *policy.max_interval);
   if (policy.jitter && delay.count() > 1) {
     thread_local std::mt19937_64 random{std::random_device{}()};

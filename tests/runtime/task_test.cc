@@ -68,10 +68,18 @@ TEST(Task, RunsAcrossSuspensions) {
   EXPECT_EQ(result, 55);
 }
 
+// Symmetric transfer keeps deep chains flat. AddressSanitizer builds turn off
+// the tail calls it relies on, so they check a shallower chain.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kDeepChain = 2000;
+#else
+constexpr int kDeepChain = 100000;
+#endif
+
 TEST(Task, DeepSynchronousChainsDoNotOverflowTheStack) {
   int result = -1;
-  spawn<int>(deep(100000), [&](int v) { result = v; });
-  EXPECT_EQ(result, 100000);
+  spawn<int>(deep(kDeepChain), [&](int v) { result = v; });
+  EXPECT_EQ(result, kDeepChain);
 }
 
 TEST(Task, ExceptionsReachTheAwaiter) {
