@@ -240,5 +240,34 @@ TEST_F(CliRunTest, BackgroundRunIsRecordedAndTraceIsJson) {
   EXPECT_NE(text.find("fetch"), std::string::npos) << text;
 }
 
+
+TEST_F(CliRunTest, ExpiredTokenWithoutClientSecretKeepsTheToken) {
+  e2e::Tokens tokens = endpoint_->Login("alice");
+  std::string file = root_ + "/expired.json";
+  e2e::WriteFile(file, "{\"access_token\":\"" + tokens.access_token +
+                           "\",\"token_type\":\"Bearer\",\"expires_at\":1000000000,\"refresh_token\":\"" +
+                           tokens.refresh_token + "\"}");
+  ChildResult imported =
+      Flowline({"token", "import", "acme_personal", "--user", "alice", "--file", file, "-d", defs_});
+  ASSERT_EQ(imported.exit_code, 0) << imported.out << imported.err;
+  ChildResult status = Flowline({"token", "status", "acme_personal", "--user", "alice", "-d", defs_});
+  EXPECT_EQ(status.exit_code, 0) << status.out << status.err;  // expired, but refreshable
+  EXPECT_NE(status.out.find("expired"), std::string::npos) << status.out;
+
+  endpoint_->Control("/control/reset");
+  ChildResult run = Flowline(RunArgs("alice", {"--output", "json"}), {{"ACME_CLIENT_SECRET", ""}});
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  EXPECT_NE(run.out.find("token_refresh_failed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("ACME_CLIENT_SECRET"), std::string::npos) << run.out;
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);
+  // The token is still there and still refreshable once the secret is back.
+  ChildResult again = Flowline(RunArgs("alice", {"--output", "json"}));
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+
+  ChildResult unknown = Flowline({"token", "import", "nope", "--user", "alice", "--file", file, "-d", defs_});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out << unknown.err;
+}
+
 }  // namespace
 }  // namespace flowline
