@@ -2,6 +2,7 @@
 // variables), type specs and retry policies.
 #include <fmt/format.h>
 
+#include "definitions/type_check.h"
 #include "dsl/decoder.h"
 
 namespace flowline {
@@ -69,41 +70,6 @@ TypeSpec Decoder::type_spec(const Node& node, std::string_view what) {
   return spec;
 }
 
-// "an integer", "an array of strings", … for messages.
-static std::string describe_type(const TypeSpec& spec) {
-  switch (spec.type) {
-    case ValueType::String: return "a string";
-    case ValueType::Integer: return "an integer";
-    case ValueType::Number: return "a number";
-    case ValueType::Boolean: return "true or false";
-    case ValueType::Object: return "an object";
-    case ValueType::Any: return "any value";
-    case ValueType::Array:
-      return spec.items ? fmt::format("an array of {} values", value_type_name(spec.items->type))
-                        : "an array";
-  }
-  return "?";
-}
-
-// Whether a literal value fits a declared type (integers fit number).
-static bool fits(const Value& value, const TypeSpec& spec) {
-  switch (spec.type) {
-    case ValueType::Any: return true;
-    case ValueType::String: return value.is_string();
-    case ValueType::Integer: return value.is_integer();
-    case ValueType::Number: return value.is_number();
-    case ValueType::Boolean: return value.is_bool();
-    case ValueType::Object: return value.is_object();
-    case ValueType::Array:
-      if (!value.is_array()) return false;
-      if (spec.items)
-        for (const auto& item : value.as_array())
-          if (!fits(item, *spec.items)) return false;
-      return true;
-  }
-  return false;
-}
-
 std::vector<ParamSpec> Decoder::params(const Node& node, std::string_view what, bool allow_value) {
   std::vector<ParamSpec> out;
   if (!node.is_mapping()) {
@@ -143,7 +109,7 @@ std::vector<ParamSpec> Decoder::params(const Node& node, std::string_view what, 
       if (auto n = f.get("default")) {
         param.default_value = literal(*n);
         param.default_range = n->range;
-        if (!fits(*param.default_value, param.type))
+        if (!value_fits(*param.default_value, param.type))
           diagnostics_.error("wrong-default-type", n->range,
                              fmt::format("default of '{}' must be {}, not {}", key.text,
                                          describe_type(param.type), Node::describe(n->type)));

@@ -7,17 +7,13 @@
 #include <vector>
 
 #include "definitions/common.h"
+#include "definitions/type_check.h"
 #include "definitions/value.h"
 #include "runtime/status.h"
 
 namespace flowline {
 
-// Whether `value` has the declared type (integers fit `number`; null fits
-// nothing but `any`).
-bool value_fits(const Value& value, const TypeSpec& type);
-
-// "an integer", "an array of string values", … for messages.
-std::string describe_type(const TypeSpec& type);
+// value_fits() and describe_type() are in definitions/type_check.h.
 std::string describe_value_type(const Value& value);
 
 // Applies defaults and checks every declared input: mandatory ones present,
