@@ -904,5 +904,38 @@ TEST_F(PersonalOAuthE2E, BackgroundRunIsReachableByIdAlone) {
   EXPECT_EQ(FlowAPI::getOutputs(id).find("total")->as_integer(), 2);
 }
 
+
+// A run that times out while its refresh is in flight does not lose the rotated token.
+TEST_F(PersonalOAuthE2E, TimeoutDuringRefreshKeepsTheRotatedToken) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens, -1min);
+  endpoint_->Control("/control/reset");
+  endpoint_->Control("/control/delay?ms=1500&target=token");
+
+  RunRequest request;
+  request.target = kSubflow;
+  request.user = "alice";
+  request.timeout = 300ms;
+  auto started = std::chrono::steady_clock::now();
+  RunResult timed_out = start_run(*engine, std::move(request))->wait();
+  EXPECT_EQ(timed_out.state, RunState::Error) << Describe(timed_out);
+  // Known limit: the run waits for its refresh (1.5 s here) before its timeout is noticed; the
+  // refresh must not be abandoned halfway, but the run could stop waiting sooner.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 3s) << Describe(timed_out);
+  ASSERT_TRUE(timed_out.error);
+  EXPECT_EQ(timed_out.error->code, "timeout");
+
+  std::this_thread::sleep_for(2s);  // the token request lands meanwhile
+  endpoint_->Control("/control/delay?ms=0&target=token");
+  RunResult next = Run(*engine, kSubflow, "alice");
+  EXPECT_EQ(next.state, RunState::Completed) << Describe(next);
+  EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 0) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+  EXPECT_EQ(Load(*engine, "alice").state, TokenState::Valid);
+  EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
+}
+
 }  // namespace
 }  // namespace flowline
