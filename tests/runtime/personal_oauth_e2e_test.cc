@@ -937,5 +937,42 @@ TEST_F(PersonalOAuthE2E, TimeoutDuringRefreshKeepsTheRotatedToken) {
   EXPECT_EQ(endpoint_->Stat("refresh_requests"), 1);
 }
 
+
+// Only invalid_grant means "log in again": another 4xx from the token endpoint keeps the token.
+TEST_F(PersonalOAuthE2E, OtherTokenEndpointErrorsDoNotForceLogin) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Store(*engine, "alice", endpoint_->Login("alice"), -1min);
+  endpoint_->Control("/control/reset");
+  endpoint_->Control("/control/fail?count=1&status=400&retry_after=none&target=token");
+  RunResult failed = Run(*engine, kSubflow, "alice");
+  ASSERT_EQ(failed.state, RunState::Error) << Describe(failed);
+  EXPECT_NE(failed.error->code, "token_invalid") << Describe(failed);
+  EXPECT_EQ(Load(*engine, "alice").state, TokenState::Valid);
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+
+  RunResult next = Run(*engine, kSubflow, "alice");
+  EXPECT_EQ(next.state, RunState::Completed) << Describe(next);
+  EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0);
+}
+
+// The service is down: the run fails with a network error, the token is untouched.
+TEST_F(PersonalOAuthE2E, ServiceDownFailsCleanly) {
+  StartEndpoint();
+  auto engine = OpenEngine();
+  Tokens tokens = endpoint_->Login("alice");
+  Store(*engine, "alice", tokens);
+  endpoint_.reset();
+  auto started = std::chrono::steady_clock::now();
+  RunResult result = Run(*engine, "get_my_incidents", "alice");
+  ASSERT_EQ(result.state, RunState::Error) << Describe(result);
+  EXPECT_FALSE(result.authorization_required()) << Describe(result);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  StoredToken stored = Load(*engine, "alice");
+  EXPECT_EQ(stored.access_token, tokens.access_token);
+  EXPECT_EQ(stored.state, TokenState::Valid);
+  EXPECT_EQ(result.error->code, "http_connect") << Describe(result);
+}
+
 }  // namespace
 }  // namespace flowline
