@@ -269,5 +269,21 @@ TEST_F(CliRunTest, ExpiredTokenWithoutClientSecretKeepsTheToken) {
   EXPECT_EQ(unknown.exit_code, 2) << unknown.out << unknown.err;
 }
 
+
+TEST_F(CliRunTest, OddUserNamesAreJustNames) {
+  for (const std::string& user : {std::string("o'brien; DROP TABLE tokens"), std::string("../../etc/passwd"),
+                                  std::string("ünïcode user")}) {
+    ChildResult run = Flowline(RunArgs(user, {"--output", "json"}));
+    EXPECT_EQ(run.exit_code, 3) << user << ": " << run.out << run.err;
+    auto json = Json(run.out);
+    ASSERT_TRUE(json.IsObject()) << run.out;
+    EXPECT_STREQ(json["error"]["code"].GetString(), "token_missing");
+    EXPECT_NE(std::string(json["error"]["message"].GetString()).find(user), std::string::npos);
+  }
+  ChildResult list = Flowline({"token", "list"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(endpoint_->Stat("api_requests"), 0);
+}
+
 }  // namespace
 }  // namespace flowline
