@@ -139,8 +139,9 @@ void EventLoop::post(std::function<void()> fn) {
     impl_->posted.push_back(std::move(fn));
   }
   // A non-empty queue has already woken the loop, or the loop will see the
-  // new item when it swaps the queue out.
-  if (was_empty) curl_multi_wakeup(impl_->multi);
+  // new item when it swaps the queue out. Work posted from the loop thread
+  // itself needs no wake-up: the loop runs posted work before it polls.
+  if (was_empty && !in_loop_thread()) curl_multi_wakeup(impl_->multi);
 }
 
 EventLoop::TimerId EventLoop::call_after(std::chrono::milliseconds delay,
