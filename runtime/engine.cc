@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "dsl/decoder.h"
 #include "dsl/diagnostic_render.h"
 #include "dsl/loader.h"
 #include "dsl/validate/validator.h"
@@ -201,6 +202,15 @@ class EngineImpl : public Engine {
                                             : std::make_unique<CurlTransport>(loop_);
     log_ = options_.log ? options_.log : std::make_shared<StderrLog>();
     auto now = options_.now ? options_.now : [] { return std::chrono::system_clock::now(); };
+    // How long a crashed process's refresh lease holds the others back.
+    if (const char* ttl = std::getenv("FLOWLINE_REFRESH_LEASE_TTL"); ttl && *ttl) {
+      auto parsed = parse_duration(ttl);
+      if (!parsed || parsed->count() <= 0)
+        return Status("usage", fmt::format("FLOWLINE_REFRESH_LEASE_TTL must be a duration such as "
+                                           "30s, not '{}'",
+                                           ttl));
+      options_.refresh.lease_ttl = *parsed;
+    }
     oauth_ = std::make_unique<OAuthClient>(*transport_);
     broker_ = std::make_unique<VaultTokenBroker>(*vault_, *oauth_, loop_, now, options_.refresh);
     services_.loop = &loop_;

@@ -7,6 +7,8 @@
 // only the tests that include this header do (samples/endpoint/CMakeLists.txt).
 #pragma once
 
+#include <signal.h>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -260,6 +262,10 @@ class FlowlineChild {
 
   ~FlowlineChild() {
     if (pid_ > 0) Wait();
+  }
+
+  void Kill(int signal) {
+    if (pid_ > 0) ::kill(pid_, signal);
   }
 
  private:
