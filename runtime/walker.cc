@@ -293,6 +293,10 @@ Task<RunExecution::Outcome> RunExecution::run_step(Frame& frame, const Step& ste
     default: break;  // the simple steps are handled by run_steps
   }
   end_record(record, outcome);
+  // The record keeps what the step produced (the run store redacts it).
+  if (record != SIZE_MAX && !step.id.empty() &&
+      (step.kind() == StepKind::Rest || step.kind() == StepKind::Call))
+    if (const Value* outputs = frame.steps.find(step.id)) result_.steps[record].outputs = *outputs;
   co_return outcome;
 }
 
@@ -441,6 +445,8 @@ Task<RunExecution::Outcome> RunExecution::run_call(Frame& frame, const Step& ste
                                           s.callee.name),
                               step_path(frame, step));
   std::string path = step_path(frame, step) + "/";
+  if (!result_.steps.empty() && result_.steps.back().path == step_path(frame, step))
+    result_.steps.back().inputs = Value(inputs);
   CallResult call = co_await invoke(*callee, Value(std::move(inputs)), frame.user, frame.depth + 1, path);
   if (call.ok) {
     store_step(frame, step, std::move(call.outputs), nullptr);

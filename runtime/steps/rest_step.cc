@@ -357,6 +357,15 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
     summary.attempts = attempts;
     summary.time_ms = duration_ms;
     result_.steps.back().http = summary;
+    // What was sent, as the author wrote it: never the token or secret headers.
+    ValueObject sent;
+    sent.emplace("method", Value(request.method));
+    sent.emplace("url", Value(request.url));
+    ValueObject headers;
+    for (const auto& [name, value] : request.headers) headers.insert_or_assign(name, Value(value));
+    sent.emplace("headers", Value(std::move(headers)));
+    if (!request.body.empty()) sent.emplace("body", Value(request.body));
+    result_.steps.back().inputs = Value(std::move(sent));
   }
   std::string target = request.method + " " + request.url.substr(0, request.url.find('?'));
   if (response.error != HttpError::None)
