@@ -1,5 +1,7 @@
 #include "samples/endpoint/sample_endpoint.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include <cstdio>
@@ -18,6 +20,10 @@
 #include "samples/endpoint/token_store.h"
 
 namespace flowline::sample {
+
+namespace {
+constexpr int kListenBacklog = 1024;  // pending connections the kernel queues for us
+}  // namespace
 namespace {
 
 // Idle keep-alive connections each hold a server thread; closing them after a short idle time
@@ -109,9 +115,19 @@ bool SampleEndpoint::Start(std::string* error) {
   p.api.Register(p.server);
   p.control.Register(p.server);
 
+  // libcpp-httplib 0.11 listens with a backlog of 5: a burst of concurrent
+  // connections (64 runs at once) overflows it, the kernel drops SYNs and
+  // clients retry only after 1, 3, 7… s. Keep the listening socket and raise
+  // the backlog once bound (listen() again on Linux updates it).
+  int listen_fd = -1;
+  p.server.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   p.port = p.options.port == 0
                ? p.server.bind_to_any_port(p.options.host)
                : (p.server.bind_to_port(p.options.host, p.options.port) ? p.options.port : -1);
+  if (p.port > 0 && listen_fd >= 0) ::listen(listen_fd, kListenBacklog);
   if (p.port <= 0) {
     *error = "cannot listen on " + p.options.host + ":" + std::to_string(p.options.port) +
              " (is the port in use?)";
