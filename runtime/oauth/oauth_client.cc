@@ -95,13 +95,12 @@ Result<TokenResponse> OAuthClient::parse_token_reply(const HttpResponse& respons
   return out;
 }
 
-Task<Result<TokenResponse>> OAuthClient::post(const OAuthProfile& profile,
-                                              std::vector<std::pair<std::string, std::string>> form) {
-  if (profile.token_url.empty())
-    co_return Status("oauth_error", fmt::format("OAuth profile '{}' has no token_url", profile.full_name));
+Task<Result<HttpResponse>> OAuthClient::send_form(
+    const OAuthProfile& profile, const std::string& url,
+    std::vector<std::pair<std::string, std::string>> form) {
   HttpRequest request;
   request.method = "POST";
-  request.url = profile.token_url;
+  request.url = url;
   request.redirects = RedirectPolicy::Never;  // credentials never follow a redirect
   request.timeout = std::chrono::milliseconds(30'000);
   request.max_response_bytes = 1 << 20;
@@ -122,9 +121,57 @@ Task<Result<TokenResponse>> OAuthClient::post(const OAuthProfile& profile,
   }
   request.body = form_body(form);
   sodium_memzero(secret.data(), secret.size());
+  for (auto& [name, value] : form) sodium_memzero(value.data(), value.size());
   HttpCall call(transport_, std::move(request));
   HttpResponse response = co_await call;
-  co_return parse_token_reply(response);
+  co_return response;
+}
+
+Task<Result<TokenResponse>> OAuthClient::post(const OAuthProfile& profile,
+                                              std::vector<std::pair<std::string, std::string>> form) {
+  auto endpoints = co_await discovery_.endpoints(profile);
+  if (!endpoints.ok())
+    co_return Status(endpoints.status().code() == "discovery_unavailable" ? "oauth_transient" : "oauth_error",
+                     endpoints.status().message());
+  if (endpoints->token_url.empty())
+    co_return Status("oauth_error", fmt::format("OAuth profile '{}' has no token_url{}", profile.full_name,
+                                                profile.issuer.empty() ? "" : " and its issuer's metadata names none"));
+  auto response = co_await send_form(profile, endpoints->token_url, std::move(form));
+  if (!response.ok()) co_return response.status();
+  co_return parse_token_reply(*response);
+}
+
+Task<Status> OAuthClient::revoke(const OAuthProfile& profile, const std::string& token,
+                                 const std::string& type_hint) {
+  auto endpoints = co_await discovery_.endpoints(profile);
+  if (!endpoints.ok())
+    co_return Status(endpoints.status().code() == "discovery_unavailable" ? "revoke_unavailable" : "revoke_error",
+                     endpoints.status().message());
+  if (endpoints->revocation_url.empty())
+    co_return Status("revoke_unsupported",
+                     fmt::format("OAuth profile '{}' has no revocation_url{}", profile.full_name,
+                                 profile.issuer.empty() ? "" : " and its issuer's metadata names none"));
+  std::vector<std::pair<std::string, std::string>> form;
+  form.emplace_back("token", token);
+  form.emplace_back("token_type_hint", type_hint);
+  auto sent = co_await send_form(profile, endpoints->revocation_url, std::move(form));
+  if (!sent.ok()) co_return sent.status();
+  const HttpResponse& response = *sent;
+  if (response.error != HttpError::None)
+    co_return Status("revoke_unavailable", fmt::format("the revocation endpoint could not be reached: {}",
+                                                       response.error_message));
+  if (response.status == 200) co_return Status();
+  if (response.status >= 500)
+    co_return Status("revoke_unavailable",
+                     fmt::format("the revocation endpoint answered HTTP {}", response.status));
+  std::string message = fmt::format("the revocation endpoint answered HTTP {}", response.status);
+  if (auto body = parse_json_value(response.body); body.ok() && body->is_object()) {
+    if (const Value* error = body->find("error"); error && error->is_string())
+      message += ": " + trimmed(error->as_string(), 64);
+    if (const Value* description = body->find("error_description"); description && description->is_string())
+      message += " (" + trimmed(description->as_string(), 200) + ")";
+  }
+  co_return Status("revoke_error", message);
 }
 
 Task<Result<TokenResponse>> OAuthClient::refresh(const OAuthProfile& profile,

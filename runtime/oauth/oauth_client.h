@@ -10,6 +10,7 @@
 
 #include "definitions/definitions.h"
 #include "runtime/http/http.h"
+#include "runtime/oauth/discovery.h"
 #include "runtime/status.h"
 #include "runtime/task.h"
 
@@ -25,11 +26,14 @@ struct TokenResponse {
 
 // Status codes of a failed token request:
 //   oauth_invalid_grant  the grant (refresh token, code) is no longer valid
-//   oauth_transient      network error, timeout or 5xx: worth retrying
-//   oauth_error          any other error reply (invalid_client, …) or a malformed reply
+//   oauth_transient      network error, timeout or 5xx (also from discovery): worth retrying
+//   oauth_error          any other error reply (invalid_client, …), a malformed reply, or
+//                        discovery that failed for good (issuer mismatch, no metadata)
+// A profile with `issuer:` gets the URLs it does not give from the issuer's
+// metadata (runtime/oauth/discovery.h), fetched once per issuer and cached.
 class OAuthClient {
  public:
-  explicit OAuthClient(HttpTransport& transport) : transport_(transport) {}
+  explicit OAuthClient(HttpTransport& transport) : transport_(transport), discovery_(transport) {}
 
   Task<Result<TokenResponse>> refresh(const OAuthProfile& profile, const std::string& refresh_token);
   Task<Result<TokenResponse>> client_credentials(const OAuthProfile& profile);
@@ -37,13 +41,32 @@ class OAuthClient {
                                             const std::string& redirect_uri,
                                             const std::string& code_verifier);
 
+  // RFC 7009 revocation of `token` ("refresh_token" or "access_token" as
+  // `type_hint`), with the profile's client authentication. Codes:
+  //   revoke_unsupported  the profile has no revocation_url (nor metadata with one)
+  //   revoke_unavailable  network error, timeout, 5xx (503 included): the token
+  //                       may still be valid at the provider
+  //   revoke_error        any other refusal (invalid_client, unsupported_token_type, …)
+  Task<Status> revoke(const OAuthProfile& profile, const std::string& token,
+                      const std::string& type_hint);
+
+  // The profile's endpoints after discovery (see discovery.h).
+  Task<Result<OAuthEndpoints>> endpoints(const OAuthProfile& profile) {
+    return discovery_.endpoints(profile);
+  }
+  ProfileDiscovery& discovery() { return discovery_; }
+
   // Parses a token endpoint reply (exposed for tests and fuzzing).
   static Result<TokenResponse> parse_token_reply(const HttpResponse& response);
 
  private:
   Task<Result<TokenResponse>> post(const OAuthProfile& profile,
                                    std::vector<std::pair<std::string, std::string>> form);
+  // POSTs `form` to `url` with the profile's client authentication.
+  Task<Result<HttpResponse>> send_form(const OAuthProfile& profile, const std::string& url,
+                                       std::vector<std::pair<std::string, std::string>> form);
   HttpTransport& transport_;
+  ProfileDiscovery discovery_;
 };
 
 // "Basic " + base64(form-urlencode(id) ":" form-urlencode(secret)) (RFC 6749 §2.3.1).

@@ -186,6 +186,10 @@ Task<Result<AccessToken>> VaultTokenBroker::refresh_under_lease(
     release();
     co_return needs_login(binding, user, "was refused by the provider");
   }
+  if (stored && stored->refresh_token.empty() && !is_client_credentials(binding)) {
+    release();
+    co_return needs_login(binding, user, "cannot be renewed: there is no refresh token");
+  }
 
   // 3. Ask the token endpoint; transient failures are retried and keep the
   //    refresh token.
