@@ -1,6 +1,7 @@
 // `flowline token import|status|list` — personal and system tokens in the
-// vault. (`login`, `url`, `serve`, `revoke`, `refresh` come with the token
-// lifecycle work.) Token values are never printed.
+// vault — and the registration of every `token` subcommand (login, refresh
+// and revoke live in token_lifecycle_command.cc, url and serve in
+// token_initiator_command.cc). Token values are never printed.
 #include <fmt/format.h>
 
 #include <ctime>
@@ -11,6 +12,7 @@
 #include "interpreter/commands.h"
 #include "flowline/flow_api.h"
 #include "interpreter/output.h"
+#include "interpreter/token_common.h"
 #include "runtime/eval/evaluator.h"
 #include "runtime/oauth/token_broker.h"
 #include "runtime/records/run_store.h"
@@ -29,44 +31,14 @@ struct TokenOptions {
   std::string output = "text";
 };
 
-Result<std::unique_ptr<TokenVault>> open_vault() {
-  std::string home = flowline_home();
-  std::error_code ec;
-  std::filesystem::create_directories(home, ec);
-  return open_sqlite_vault(home + "/flowline.db", home + "/vault.key");
-}
-
-// The credential's full name, checked against the definitions when there are any.
+// The credential's full name, checked against the definitions.
 std::optional<std::string> resolve_credential(const TokenOptions& options, std::string_view command) {
-  auto set = load_checked_definitions(options.defs, command);
-  if (!set) return std::nullopt;
-  const Definition* credential = set->find(Kind::Credential, options.credential);
-  if (!credential) {
-    std::vector<std::string> names;
-    for (const Definition* d : set->of_kind(Kind::Credential)) names.push_back(d->name);
-    std::cerr << fmt::format("flowline {}: no credential named '{}' in {}{}\n", command,
-                             options.credential, options.defs,
-                             did_you_mean_suffix(options.credential, names));
-    return std::nullopt;
-  }
-  return credential->full_name;
+  auto target = find_credential(options.defs, options.credential, command, /*need_oauth=*/false);
+  if (!target) return std::nullopt;
+  return target->credential->full_name;
 }
 
-std::string who(const TokenOptions& options) {
-  if (options.system) return kSystemUser;
-  return options.user.empty() ? Engine::default_user() : options.user;
-}
-
-std::string state_name(const TokenInfo& info, SystemTime now) {
-  if (info.state == TokenState::NeedsLogin) return "needs_login";
-  if (info.expires_at && *info.expires_at <= now) return "expired";
-  return "valid";
-}
-
-std::string expiry_text(const TokenInfo& info, SystemTime now) {
-  if (!info.expires_at) return "no expiry";
-  return describe_duration(std::chrono::duration_cast<std::chrono::seconds>(*info.expires_at - now));
-}
+std::string who(const TokenOptions& options) { return token_user(options.user, options.system); }
 
 int import_token(const TokenOptions& options) {
   auto credential = resolve_credential(options, "token import");
@@ -245,6 +217,9 @@ void add_token_command(CLI::App& app, int& exit_code) {
   CLI::App* list = token->add_subcommand("list", "Every stored token: user, credential, state, expiry, scopes");
   list->add_option("--output", list_options->output, "text or json")->check(CLI::IsMember({"text", "json"}));
   list->callback([list_options, &exit_code] { exit_code = token_list(*list_options); });
+
+  add_token_lifecycle_commands(*token, exit_code);
+  add_token_initiator_commands(*token, exit_code);
 }
 
 }  // namespace flowline::cli
