@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README's first command: the personal-OAuth scenario end to end on the
 # bundled sample. Starts the sample endpoint (OAuth server + incident API) on
-# 127.0.0.1:8765, logs the sample user alice in (authorization code + PKCE
-# against the endpoint's scripted consent), imports her token into a demo
-# vault, and runs global.getpersonalincidentssubflow as alice — then as bob,
-# who has no token, to show the 401 path.
+# 127.0.0.1:8765, logs the sample user alice in with `flowline token login`
+# (authorization code + PKCE + state + iss on a loopback listener; the
+# endpoint's consent is scripted, so a script plays the browser), and runs
+# global.getpersonalincidentssubflow as alice — then as bob, who has no
+# token, to show the 401 path.
 set -euo pipefail
 build=${1:-build}
 flowline="$build/flowline"
@@ -41,9 +42,19 @@ for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "demo: the sample endpoint did not start:" >&2; cat "$work/endpoint.log" >&2; exit 1; }
 echo "listening"
 
-step "logging alice in and storing her token (never printed)"
-samples/endpoint/get-token.sh --user alice |
-  "$flowline" token import acme_personal --user alice --file - -d "$defs"
+step "flowline token login acme_personal --user alice"
+# Flowline prints the authorization URL and waits on a loopback port for the reply. A person
+# would open the URL in a browser; here samples/endpoint/sign-in.sh plays the browser and
+# signs alice in with the endpoint's scripted consent.
+"$flowline" token login acme_personal --user alice --no-browser -d "$defs" >"$work/login.out" &
+login_pid=$!
+for _ in $(seq 100); do [ -s "$work/login.out" ] && break; sleep 0.1; done
+url=$(head -n 1 "$work/login.out")
+[ -n "$url" ] || { echo "demo: flowline token login printed no URL" >&2; exit 1; }
+echo "authorization URL: $url"
+echo "browser: $(samples/endpoint/sign-in.sh --user alice "$url")"
+wait "$login_pid"
+tail -n +2 "$work/login.out"
 "$flowline" token status acme_personal --user alice -d "$defs"
 
 step "flowline run global.getpersonalincidentssubflow --user alice"
