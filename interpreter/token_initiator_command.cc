@@ -15,11 +15,11 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <regex>
 #include <thread>
 
 #include "interpreter/commands.h"
 #include "interpreter/token_common.h"
+#include "runtime/http/http_server.h"
 #include "runtime/http/url.h"
 #include "runtime/oauth/authorization.h"
 #include "runtime/oauth/initiator.h"
@@ -280,12 +280,21 @@ class InitiatorService {
   std::map<std::string, PendingLogin> pending_;
 };
 
+// "127.0.0.1:8766", "localhost:0", "[::1]:8766".
 bool parse_listen(const std::string& text, std::string* host, int* port) {
-  static const std::regex kListen(R"((?:\[([0-9A-Fa-f:]+)\]|([0-9A-Za-z.-]+)):(\d{1,5}))");
-  std::smatch match;
-  if (!std::regex_match(text, match, kListen)) return false;
-  *host = match[1].matched ? match[1].str() : match[2].str();
-  *port = std::stoi(match[3]);
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return false;
+  std::string h = text.substr(0, colon);
+  if (h.front() == '[') {
+    if (h.back() != ']' || h.size() < 3) return false;
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string::npos) {
+    return false;
+  }
+  std::string p = text.substr(colon + 1);
+  if (p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
+  *host = h;
+  *port = std::stoi(p);
   return *port <= 65535;
 }
 
@@ -335,8 +344,7 @@ int token_serve(const InitiatorOptions& options) {
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 404) res.set_content(html_page("Not found", "<p>Nothing here.</p>"), "text/html; charset=utf-8");
   });
-  int bound = port == 0 ? server.bind_to_any_port(host.c_str())
-                        : (server.bind_to_port(host.c_str(), port) ? port : -1);
+  int bound = bind_exclusive(server, host, port);
   if (bound <= 0) {
     std::cerr << fmt::format("flowline token serve: cannot listen on {} (is the port in use?)\n",
                              options.listen);
@@ -350,7 +358,7 @@ int token_serve(const InitiatorOptions& options) {
   service.routes(server);
 
   InterruptGuard interrupt;
-  std::thread listening([&server] { server.listen_after_bind(); });
+  std::thread listening = start_listening(server);
   if (!options.port_file.empty()) {
     std::string temporary = options.port_file + ".tmp";
     std::ofstream(temporary, std::ios::trunc) << bound << "\n";

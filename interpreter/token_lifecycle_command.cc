@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -67,10 +66,9 @@ bool open_browser(const std::string& url) {
   pid_t pid = 0;
   int rc = posix_spawnp(&pid, "xdg-open", &actions, nullptr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return false;
-  int status = 0;
-  // xdg-open hands the URL to the browser and returns; do not leave a zombie.
-  return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  // Not waited for: a terminal browser run by xdg-open would hold us until it quits, while
+  // the reply must be received meanwhile. The child is reaped when this process exits.
+  return rc == 0;
 }
 
 int fail(std::string_view command, const Status& status, int code = kExitFailed) {

@@ -172,6 +172,11 @@ Result<std::string> accept_authorization_response(
                                 printable(*iss, 200),
                                 endpoints.issuer.empty() ? expected : "'" + expected + "'"));
   }
+  if (!get("iss") && endpoints.iss_required)
+    return Status("login_issuer_mismatch",
+                  fmt::format("the authorization reply carries no iss, but issuer '{}' says in its "
+                              "metadata that every reply does; it was refused (RFC 9207)",
+                              endpoints.issuer));
   if (const std::string* error = get("error")) {
     std::string message = fmt::format("the authorization server refused the login: {}", printable(*error, 64));
     if (const std::string* description = get("error_description"))

@@ -62,7 +62,8 @@ Result<std::string> authorization_request_url(
 //   - `iss`, when present (RFC 9207), must equal the profile's issuer
 //     exactly; a profile without `issuer` accepts an `iss` only when its
 //     origin is the authorization URL's origin (a reply from another server
-//     is a mix-up attack): "login_issuer_mismatch";
+//     is a mix-up attack); a reply without `iss` is refused when the
+//     issuer's metadata promises one (RFC 9207 §2.4): "login_issuer_mismatch";
 //   - an `error` reply (RFC 6749 §4.1.2.1): "login_denied" for
 //     access_denied, else "login_error"; the message carries the error code
 //     and error_description (trimmed, control characters removed);

@@ -196,6 +196,7 @@ OAuthEndpoints merge_endpoints(const OAuthProfile& profile,
   out.token_url = pick(profile.token_url, &AuthorizationServerMetadata::token_endpoint);
   out.revocation_url =
       pick(profile.revocation_url, &AuthorizationServerMetadata::revocation_endpoint);
+  out.iss_required = metadata != nullptr && metadata->authorization_response_iss_parameter_supported;
   return out;
 }
 
@@ -248,8 +249,12 @@ Task<Result<std::shared_ptr<const AuthorizationServerMetadata>>> ProfileDiscover
         std::make_shared<const AuthorizationServerMetadata>(std::move(fetched).value()));
     entry->expires_at = now_() + kDiscoveryTtl;
   } else {
+    // A definite failure (bad metadata, issuer mismatch) is remembered; a
+    // transient one is shared only with the callers that waited for this
+    // fetch, so the next refresh attempt asks again.
+    bool transient = fetched.status().code() == "discovery_unavailable";
     entry->result.emplace(fetched.status());
-    entry->expires_at = now_() + kDiscoveryFailureTtl;
+    entry->expires_at = transient ? now_() : now_() + kDiscoveryFailureTtl;
   }
   entry->in_flight = false;
   // Resume the callers that joined, one after another. Each runs until it
@@ -286,15 +291,13 @@ Task<Result<AuthorizationServerMetadata>> ProfileDiscovery::fetch(const std::str
     if (response.error != HttpError::None)
       co_return Status(
           "discovery_unavailable",
-          fmt::format("the metadata at {} could not be fetched: {}; discovery is tried "
-                      "again in {} s",
-                      url, shown(response.error_message), kDiscoveryFailureTtl.count()));
+          fmt::format("the metadata at {} could not be fetched: {}", url,
+                      shown(response.error_message)));
     if (response.status >= 500)
       co_return Status(
           "discovery_unavailable",
-          fmt::format("the metadata at {} could not be fetched: HTTP {}; discovery is tried "
-                      "again in {} s",
-                      url, response.status, kDiscoveryFailureTtl.count()));
+          fmt::format("the metadata at {} could not be fetched: HTTP {}", url,
+                      response.status));
     if (response.status == 200) {
       // A 200 that is not a JSON object (a catch-all HTML page) is no
       // document: the next location may have one. A JSON object is the

@@ -15,7 +15,8 @@
 //
 // Explicit URLs in the profile always win over the metadata's. Results are
 // cached per issuer for the life of the ProfileDiscovery (a process): a
-// success for kDiscoveryTtl, a failure for kDiscoveryFailureTtl, and
+// success for kDiscoveryTtl, a definite failure (bad metadata, issuer
+// mismatch) for kDiscoveryFailureTtl, a transient one not at all; and
 // concurrent callers for one issuer share one fetch.
 //
 // Lives on the loop thread (like OAuthClient, which owns one). Messages name
@@ -46,6 +47,9 @@ struct OAuthEndpoints {
   std::string authorization_url;  // empty when neither given nor discovered
   std::string token_url;
   std::string revocation_url;
+  // The metadata promises `iss` in every authorization reply (RFC 9207 §3),
+  // so a reply without one must be refused.
+  bool iss_required = false;
 };
 
 // The metadata fields Flowline uses, parsed from a metadata document.

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/http/http_server.h"
+
 namespace flowline {
 
 namespace {
@@ -117,13 +119,7 @@ Result<std::unique_ptr<LoopbackListener>> LoopbackListener::start(const std::str
     if (res.status == 404)
       res.set_content(html_page("Not found", "<p>Nothing here.</p>"), "text/html; charset=utf-8");
   });
-  if (port == 0) {
-    impl->port = impl->server.bind_to_any_port(host.c_str());
-  } else if (impl->server.bind_to_port(host.c_str(), port)) {
-    impl->port = port;
-  } else {
-    impl->port = -1;
-  }
+  impl->port = bind_exclusive(impl->server, host, port);
   if (impl->port <= 0)
     return Status("login_listen_failed",
                   port == 0 ? fmt::format("cannot listen on {} for the login reply", host)
@@ -131,7 +127,7 @@ Result<std::unique_ptr<LoopbackListener>> LoopbackListener::start(const std::str
                                           "use?); pick another with --port, or leave --port out to "
                                           "use any free port",
                                           host, port));
-  impl->thread = std::thread([raw] { raw->server.listen_after_bind(); });
+  impl->thread = start_listening(impl->server);
   return std::unique_ptr<LoopbackListener>(new LoopbackListener(std::move(impl)));
 }
 

@@ -757,9 +757,10 @@ TEST_F(CliTokenLoginTest, PortInUseIsAClearError) {
   EXPECT_EQ(result.out, "") << "no URL when nothing listens for the reply";
 }
 
-// DEFECT (reported, not fixed here): httplib 0.11 binds with SO_REUSEPORT, so a second login
-// on the port of a first one binds too, and the kernel spreads the browser's replies over both.
-TEST_F(CliTokenLoginTest, DISABLED_PortHeldByAnotherLoginIsAClearError) {
+// httplib's default socket options include SO_REUSEPORT, with which a second login could bind
+// the first one's port and the kernel would spread the browser's replies over both; Flowline's
+// listeners bind without it (runtime/http/http_server.h).
+TEST_F(CliTokenLoginTest, PortHeldByAnotherLoginIsAClearError) {
   int port = FreePort();
   auto first = StartLogin("alice", {"--port", std::to_string(port)});
   ASSERT_FALSE(first->FirstLine().empty());

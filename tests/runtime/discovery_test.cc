@@ -193,8 +193,12 @@ TEST(MergeEndpoints, ExplicitUrlsWinAndEmptyOnesAreFilled) {
   EXPECT_EQ(merged.authorization_url, "https://as.example/authorize");
   EXPECT_EQ(merged.token_url, "https://proxy.example/token");
   EXPECT_EQ(merged.revocation_url, "");  // neither given nor discovered
+  EXPECT_FALSE(merged.iss_required);
+  metadata.authorization_response_iss_parameter_supported = true;
+  EXPECT_TRUE(merge_endpoints(profile, &metadata).iss_required);
 
   OAuthEndpoints own = merge_endpoints(profile, nullptr);
+  EXPECT_FALSE(own.iss_required);
   EXPECT_EQ(own.authorization_url, "");
   EXPECT_EQ(own.token_url, "https://proxy.example/token");
 }
@@ -476,7 +480,7 @@ TEST_F(ProfileDiscoveryTest, ASuccessIsCachedPerIssuerForTheTtl) {
   EXPECT_EQ(server_.request_count(), 2u);
 }
 
-TEST_F(ProfileDiscoveryTest, AFailureIsCachedForTheFailureTtlThenRetried) {
+TEST_F(ProfileDiscoveryTest, ATransientFailureIsNotCached) {
   server_.on("GET", kRfc8414Path,
              [](const ReceivedRequest&) { return CannedResponse{.status = 500}; });
   OAuthProfile& p = profile(server_.origin());
@@ -484,11 +488,25 @@ TEST_F(ProfileDiscoveryTest, AFailureIsCachedForTheFailureTtlThenRetried) {
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().code(), "discovery_unavailable");
 
-  serve(kRfc8414Path, server_.origin());  // the server recovers
+  serve(kRfc8414Path, server_.origin());  // the server recovers: the next call asks again
+  auto retried = endpoints(p);
+  ASSERT_TRUE(retried.ok()) << retried.status().message();
+  EXPECT_EQ(discovery_.fetches(), 2);
+  EXPECT_EQ(server_.request_count(), 2u);
+}
+
+TEST_F(ProfileDiscoveryTest, ADefiniteFailureIsCachedForTheFailureTtlThenRetried) {
+  serve(kRfc8414Path, "https://someone-else.example");  // issuer mismatch
+  OAuthProfile& p = profile(server_.origin());
+  auto got = endpoints(p);
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.status().code(), "discovery_error");
+
+  serve(kRfc8414Path, server_.origin());  // the server is fixed
   clock_ += kDiscoveryFailureTtl - 1s;
   auto cached = endpoints(p);
   ASSERT_FALSE(cached.ok());
-  EXPECT_EQ(cached.status().code(), "discovery_unavailable");
+  EXPECT_EQ(cached.status().code(), "discovery_error");
   EXPECT_EQ(discovery_.fetches(), 1);
 
   clock_ += 2s;
