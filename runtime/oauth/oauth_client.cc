@@ -32,6 +32,22 @@ std::string trimmed(std::string text, size_t limit) {
 
 }  // namespace
 
+std::string client_authentication_hint(const OAuthProfile& profile) {
+  std::string secret;
+  switch (profile.client_secret.source) {
+    case SecretRef::Source::Env: secret = "$" + profile.client_secret.value; break;
+    case SecretRef::Source::File: secret = "the file " + profile.client_secret.value; break;
+    case SecretRef::Source::Literal: secret = "the literal in the profile"; break;
+    case SecretRef::Source::None: secret = "nowhere: the profile has no client_secret"; break;
+  }
+  return fmt::format("check client_id '{}' and its secret (from {}) in OAuth profile '{}', and that "
+                     "send_credentials ({}) is the method the provider expects",
+                     profile.client_id, secret, profile.full_name,
+                     profile.send_credentials == OAuthProfile::SendCredentials::BasicHeader
+                         ? "basic_header"
+                         : "request_body");
+}
+
 std::string basic_authorization(const std::string& client_id, const std::string& client_secret) {
   std::string plain = percent_encode(client_id) + ":" + percent_encode(client_secret);
   std::string encoded(sodium_base64_encoded_len(plain.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -138,7 +154,11 @@ Task<Result<TokenResponse>> OAuthClient::post(const OAuthProfile& profile,
                                                 profile.issuer.empty() ? "" : " and its issuer's metadata names none"));
   auto response = co_await send_form(profile, endpoints->token_url, std::move(form));
   if (!response.ok()) co_return response.status();
-  co_return parse_token_reply(*response);
+  auto parsed = parse_token_reply(*response);
+  if (!parsed.ok() && parsed.status().message().find(": invalid_client") != std::string::npos)
+    co_return Status(parsed.status().code(),
+                     parsed.status().message() + "; " + client_authentication_hint(profile));
+  co_return parsed;
 }
 
 Task<Status> OAuthClient::revoke(const OAuthProfile& profile, const std::string& token,

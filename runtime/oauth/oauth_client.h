@@ -69,6 +69,10 @@ class OAuthClient {
   ProfileDiscovery discovery_;
 };
 
+// What to check when the provider answers invalid_client: the client id, where
+// the secret comes from (never its value) and the send_credentials mode.
+std::string client_authentication_hint(const OAuthProfile& profile);
+
 // "Basic " + base64(form-urlencode(id) ":" form-urlencode(secret)) (RFC 6749 §2.3.1).
 std::string basic_authorization(const std::string& client_id, const std::string& client_secret);
 

@@ -589,6 +589,10 @@ TEST_F(CliTokenLoginTest, WrongClientSecretIsShownClearly) {
   Login login = LogIn("alice", {}, {{"ACME_CLIENT_SECRET", wrong}});
   EXPECT_EQ(login.result.exit_code, 1) << login.result.out << login.result.err;
   EXPECT_NE(login.result.err.find("invalid_client"), std::string::npos) << login.result.err;
+  // The fix is named: where the secret comes from, and the client authentication mode.
+  EXPECT_NE(login.result.err.find("$ACME_CLIENT_SECRET"), std::string::npos) << login.result.err;
+  EXPECT_NE(login.result.err.find("send_credentials (basic_header)"), std::string::npos)
+      << login.result.err;
   EXPECT_EQ(login.callback.status, 400) << login.callback.body;
   EXPECT_NE(login.callback.body.find("invalid_client"), std::string::npos) << login.callback.body;
   EXPECT_EQ(StoredCount(), 0u);
