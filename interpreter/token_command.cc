@@ -4,6 +4,7 @@
 // token_initiator_command.cc). Token values are never printed.
 #include <fmt/format.h>
 
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -31,19 +32,32 @@ struct TokenOptions {
   std::string output = "text";
 };
 
-// The credential's full name, checked against the definitions.
-std::optional<std::string> resolve_credential(const TokenOptions& options, std::string_view command) {
+// The credential (found in the definitions) and the vault user the command acts for, checked
+// against each other; nullopt after printing the problem.
+struct Subject {
+  CredentialTarget target;
+  std::string user;
+  const std::string& credential() const { return target.credential->full_name; }
+};
+std::optional<Subject> subject(const TokenOptions& options, std::string_view command) {
   auto target = find_credential(options.defs, options.credential, command, /*need_oauth=*/false);
   if (!target) return std::nullopt;
-  return target->credential->full_name;
+  auto user = acting_user(options.user, options.system, *target->credential, command);
+  if (!user) return std::nullopt;
+  return Subject{std::move(*target), *user};
 }
 
-std::string who(const TokenOptions& options) { return token_user(options.user, options.system); }
+bool fetched_automatically(const Credential& credential, const OAuthProfile* profile) {
+  return credential.integration_type == Credential::IntegrationType::System && profile &&
+         profile->grant_type == OAuthProfile::GrantType::ClientCredentials;
+}
 
 int import_token(const TokenOptions& options) {
-  auto credential = resolve_credential(options, "token import");
-  if (!credential) return kExitUsage;
+  constexpr std::string_view command = "token import";
+  auto who = subject(options, command);
+  if (!who) return kExitUsage;
   std::string text;
+  std::string source = options.file == "-" ? "standard input" : "'" + options.file + "'";
   if (options.file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
@@ -54,16 +68,30 @@ int import_token(const TokenOptions& options) {
     }
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
+  auto json = parse_json_value(text);
+  if (!json.ok() || !json->is_object()) {
+    std::cerr << fmt::format("flowline token import: {} is not a JSON object; expected the JSON of an "
+                             "OAuth 2.0 token response, e.g. {{\"access_token\": \"…\", "
+                             "\"token_type\": \"Bearer\", \"expires_in\": 3600}}\n",
+                             text.empty() ? source + " is empty, so it" : source);
+    return kExitUsage;
+  }
   HttpResponse reply;  // reuse the token-endpoint parser: same fields, same checks
   reply.status = 200;
   reply.body = text;
   auto parsed = OAuthClient::parse_token_reply(reply);
   if (!parsed.ok()) {
-    std::cerr << "flowline token import: " << parsed.status().message()
-              << " (expected the JSON of an OAuth 2.0 token response)\n";
+    std::string message = parsed.status().message();
+    for (const char* from : {"the token endpoint's reply", "the token endpoint refused the request",
+                             "the token endpoint issued"}) {
+      if (size_t at = message.find(from); at != std::string::npos)
+        message.replace(at, std::strlen("the token endpoint"), "the token JSON");
+    }
+    std::cerr << fmt::format("flowline token import: {} (in {}; expected the JSON of an OAuth 2.0 "
+                             "token response)\n",
+                             message, source);
     return kExitUsage;
   }
-  auto json = parse_json_value(text);
   StoredToken token;
   token.access_token = parsed->access_token;
   token.refresh_token = parsed->refresh_token;
@@ -71,34 +99,28 @@ int import_token(const TokenOptions& options) {
   token.scope = parsed->scope;
   token.obtained_at = std::chrono::system_clock::now();
   if (parsed->expires_in) token.expires_at = token.obtained_at + std::chrono::seconds(*parsed->expires_in);
-  if (json.ok()) {
-    if (const Value* at = json->find("expires_at"); at && at->is_number())
-      token.expires_at = std::chrono::system_clock::time_point(
-          std::chrono::seconds(static_cast<int64_t>(at->as_number())));
-  }
+  if (const Value* at = json->find("expires_at"); at && at->is_number())
+    token.expires_at = std::chrono::system_clock::time_point(
+        std::chrono::seconds(static_cast<int64_t>(at->as_number())));
   auto vault = open_vault();
   if (!vault.ok()) {
     std::cerr << "flowline token import: " << vault.status().message() << "\n";
     return kExitFailed;
   }
-  std::string user = who(options);
-  Status put = (*vault)->put(*credential, user, token);
+  Status put = (*vault)->put(who->credential(), who->user, token);
   if (!put.ok()) {
     std::cerr << "flowline token import: " << put.message() << "\n";
     return kExitFailed;
   }
-  TokenInfo info;
-  info.expires_at = token.expires_at;
-  std::cout << fmt::format("stored the token of {} for credential '{}' ({}; refresh token: {})\n",
-                           user == kSystemUser ? "the system" : "user '" + user + "'", *credential,
-                           expiry_text(info, token.obtained_at),
-                           token.refresh_token.empty() ? "no" : "yes");
+  std::cout << fmt::format("stored the token of {} for credential '{}' ({})\n", describe_user(who->user),
+                           who->credential(), token_summary(token, token.obtained_at));
   return kExitOk;
 }
 
 int token_status(const TokenOptions& options) {
-  auto credential = resolve_credential(options, "token status");
-  if (!credential) return kExitUsage;
+  auto who = subject(options, "token status");
+  if (!who) return kExitUsage;
+  const std::string* credential = &who->credential();
   auto vault = open_vault();
   if (!vault.ok()) {
     std::cerr << "flowline token status: " << vault.status().message() << "\n";
@@ -109,16 +131,17 @@ int token_status(const TokenOptions& options) {
     std::cerr << "flowline token status: " << all.status().message() << "\n";
     return kExitFailed;
   }
-  std::string user = who(options);
+  const std::string& user = who->user;
+  bool automatic = fetched_automatically(*who->target.credential, who->target.profile);
   auto now = std::chrono::system_clock::now();
   for (const auto& info : *all) {
     if (info.credential != *credential || info.user != user) continue;
     std::string state = state_name(info, now);
-    bool usable = state == "valid" || (state == "expired" && info.has_refresh_token);
+    bool usable = state == "valid" || (state == "expired" && (info.has_refresh_token || automatic));
     if (options.output == "json") {
       ValueObject o;
       o.emplace("credential", Value(info.credential));
-      o.emplace("user", Value(info.user));
+      o.emplace("user", info.user == kSystemUser ? Value() : Value(info.user));
       o.emplace("exists", Value(true));
       o.emplace("state", Value(state));
       o.emplace("valid", Value(usable));
@@ -131,22 +154,28 @@ int token_status(const TokenOptions& options) {
     } else {
       std::cout << fmt::format("credential:    {}\nuser:          {}\nstate:         {}\nexpires:       {}\n"
                                "scopes:        {}\nrefresh token: {}\n",
-                               info.credential, info.user, state, expiry_text(info, now),
+                               info.credential, info.user == kSystemUser ? "(system)" : info.user, state, expiry_text(info, now),
                                info.scope.empty() ? "-" : info.scope,
                                info.has_refresh_token ? "yes" : "no");
     }
     return usable ? kExitOk : kExitAuthRequired;
   }
   if (options.output == "json") {
-    std::cout << fmt::format("{{\"credential\":{},\"user\":{},\"exists\":false,\"valid\":false}}\n",
-                             Value(*credential).to_json(), Value(user).to_json());
+    std::cout << fmt::format("{{\"credential\":{},\"user\":{},\"exists\":false,\"valid\":{}}}\n",
+                             Value(*credential).to_json(),
+                             user == kSystemUser ? "null" : Value(user).to_json(),
+                             automatic ? "true" : "false");
+  } else if (automatic) {
+    std::cout << fmt::format("no system token stored for credential '{}' yet; runs fetch one "
+                             "automatically (client credentials), or fetch it now with `flowline "
+                             "token login {} --system`\n",
+                             *credential, *credential);
   } else {
     std::cout << fmt::format("no token for {} on credential '{}'; log in with `flowline token login "
                              "{} {}`\n",
-                             user == kSystemUser ? "the system" : "user '" + user + "'", *credential,
-                             *credential, user == kSystemUser ? "--system" : "--user " + user);
+                             describe_user(user), *credential, *credential, user_flag(user));
   }
-  return kExitAuthRequired;
+  return automatic ? kExitOk : kExitAuthRequired;
 }
 
 int token_list(const TokenOptions& options) {

@@ -11,6 +11,10 @@
 #include "interpreter/commands.h"
 #include "interpreter/output.h"
 #include "runtime/records/run_store.h"
+#include "runtime/secrets.h"
+#include "runtime/vault/sqlite_db.h"
+
+#include <sodium.h>
 
 namespace flowline::cli {
 
@@ -45,9 +49,39 @@ std::optional<CredentialTarget> find_credential(const std::string& defs, const s
 
 Result<std::unique_ptr<TokenVault>> open_vault() {
   std::string home = flowline_home();
-  std::error_code ec;
-  std::filesystem::create_directories(home, ec);
+  // The home holds the vault, its key and run records: private to its owner.
+  if (Status made = ensure_private_directory(home); !made.ok()) return made;
   return open_sqlite_vault(home + "/flowline.db", home + "/vault.key");
+}
+
+std::optional<std::string> acting_user(const std::string& user, bool system,
+                                       const Credential& credential, std::string_view command) {
+  bool system_credential = credential.integration_type == Credential::IntegrationType::System;
+  if (system && !system_credential) {
+    std::cerr << fmt::format("flowline {}: credential '{}' is personal (integration_type: personal, a "
+                             "token per user); use --user NAME instead of --system\n",
+                             command, credential.full_name);
+    return std::nullopt;
+  }
+  if (!system && system_credential) {
+    std::cerr << fmt::format("flowline {}: credential '{}' has one shared token (integration_type: "
+                             "system); use --system\n",
+                             command, credential.full_name);
+    return std::nullopt;
+  }
+  return token_user(user, system);
+}
+
+bool client_secret_available(const OAuthProfile& profile, std::string_view command) {
+  if (!profile.client_secret.present()) return true;
+  auto secret = resolve_secret(profile.client_secret,
+                               fmt::format("client_secret of OAuth profile '{}'", profile.full_name));
+  if (secret.ok()) {
+    sodium_memzero(secret->data(), secret->size());
+    return true;
+  }
+  std::cerr << fmt::format("flowline {}: {}\n", command, secret.status().message());
+  return false;
 }
 
 std::string token_user(const std::string& user, bool system) {
@@ -87,9 +121,13 @@ std::string token_summary(const StoredToken& token, SystemTime now) {
 std::optional<std::chrono::milliseconds> duration_option(const std::string& text,
                                                          std::string_view command,
                                                          std::string_view option) {
+  // Days too, for link lifetimes: "7d".
+  if (text.size() > 1 && text.back() == 'd' && text.find_first_not_of("0123456789") == text.size() - 1 &&
+      text.size() < 8)
+    return std::chrono::milliseconds(std::stoll(text.substr(0, text.size() - 1)) * 86'400'000LL);
   auto parsed = parse_duration(text);
   if (!parsed || parsed->count() <= 0) {
-    std::cerr << fmt::format("flowline {}: {} wants a positive duration such as 90s, 5m or 1h, "
+    std::cerr << fmt::format("flowline {}: {} wants a positive duration such as 90s, 5m, 1h or 7d, "
                              "not '{}'\n",
                              command, option, text);
     return std::nullopt;

@@ -37,6 +37,17 @@ Result<std::unique_ptr<TokenVault>> open_vault();
 // session's default user ($FLOWLINE_USER, else the login name).
 std::string token_user(const std::string& user, bool system);
 
+// The vault user a command acts for, after checking --user/--system against
+// the credential's integration type (a personal credential holds a token
+// per user, a system one a single shared token). Prints the problem and
+// returns nullopt on a mismatch.
+std::optional<std::string> acting_user(const std::string& user, bool system,
+                                       const Credential& credential, std::string_view command);
+
+// Whether the profile's client secret can be read now (before a user is sent
+// to log in for nothing). Prints the problem and returns false when not.
+bool client_secret_available(const OAuthProfile& profile, std::string_view command);
+
 // "user 'alice'" or "the system".
 std::string describe_user(const std::string& vault_user);
 
@@ -50,7 +61,7 @@ std::string expiry_text(const TokenInfo& info, SystemTime now);
 // "expires in 1h; scopes: a b; refresh token: yes" — never a token value.
 std::string token_summary(const StoredToken& token, SystemTime now);
 
-// A duration option ("5m", "90s") or nullopt with a message on stderr.
+// A duration option ("5m", "90s", "7d") or nullopt with a message on stderr.
 std::optional<std::chrono::milliseconds> duration_option(const std::string& text,
                                                          std::string_view command,
                                                          std::string_view option);

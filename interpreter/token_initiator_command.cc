@@ -26,6 +26,9 @@
 #include "runtime/oauth/loopback_listener.h"
 #include "runtime/oauth/token_service.h"
 #include "runtime/records/run_store.h"
+#include "runtime/secrets.h"
+
+#include <sodium.h>
 
 namespace flowline::cli {
 
@@ -182,6 +185,14 @@ class InitiatorService {
       return page(res, 404, "Unknown credential",
                   "The credential of this link is not defined on this server. Ask for a new link.");
     }
+    if (!client_secret_ready(*profile)) {
+      log(fmt::format("cannot start a login for credential '{}': the client secret of OAuth profile "
+                      "'{}' cannot be read (see `flowline token serve`'s environment)",
+                      link->credential, profile->full_name));
+      return page(res, 500, "The login cannot start",
+                  "This server is missing a setting it needs; the link was not used. Tell the person "
+                  "who runs the service, and open the link again once it is fixed.");
+    }
     auto endpoints = tokens_.endpoints(*profile);
     if (!endpoints.ok()) {
       log(fmt::format("cannot start a login for credential '{}': {}", link->credential,
@@ -248,19 +259,29 @@ class InitiatorService {
     if (!code.ok()) {
       log(fmt::format("login of user '{}' on credential '{}' failed: {}", login->user, login->credential,
                       code.status().message()));
-      return page(res, 400, "Login failed", code.status().message());
+      return page(res, 400, "Login failed",
+                  code.status().message() + ". This link has been used; ask for a new one to try again.");
     }
     auto token = tokens_.redeem_code(*credential, *profile, login->user, *code, login->redirect_uri,
                                      login->attempt.code_verifier);
     if (!token.ok()) {
       log(fmt::format("login of user '{}' on credential '{}' failed: {}", login->user, login->credential,
                       token.status().message()));
-      return page(res, 502, "Login failed", token.status().message() + ". Ask for a new link.");
+      return page(res, 502, "Login failed",
+                  token.status().message() + ". This link has been used; ask for a new one to try again.");
     }
     log(fmt::format("stored the token of user '{}' for credential '{}'", login->user, login->credential));
     page(res, 200, "You are logged in",
          fmt::format("Flowline stored your token for credential '{}' (user '{}'). You can close this tab.",
                      login->credential, login->user));
+  }
+
+  static bool client_secret_ready(const OAuthProfile& profile) {
+    if (!profile.client_secret.present()) return true;
+    auto secret = resolve_secret(profile.client_secret, "client_secret");
+    if (!secret.ok()) return false;
+    sodium_memzero(secret->data(), secret->size());
+    return true;
   }
 
   void purge_expired() {
@@ -365,10 +386,14 @@ int token_serve(const InitiatorOptions& options) {
     std::error_code ec;
     std::filesystem::rename(temporary, options.port_file, ec);
   }
-  std::cerr << fmt::format("flowline token serve: listening on {} (links from `flowline token url "
+  std::string bound_address = fmt::format(
+      "{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, bound);
+  std::cerr << fmt::format("flowline token serve: listening on {}{} (links from `flowline token url "
                            "CRED --user U --base {}`; the provider must accept the redirect URI "
                            "{}/callback). Ctrl-C stops.\n",
-                           public_url, public_url, public_url);
+                           bound_address,
+                           options.public_url.empty() ? "" : ", reached as " + public_url, public_url,
+                           public_url);
   while (!interrupt.interrupted()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   server.stop();
   listening.join();

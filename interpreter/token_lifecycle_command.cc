@@ -32,25 +32,6 @@ struct LifecycleOptions {
   bool local_only = false;
 };
 
-// The user the command acts for, after checking it fits the credential's integration type.
-std::optional<std::string> acting_user(const LifecycleOptions& options, const Credential& credential,
-                                       std::string_view command) {
-  bool system_credential = credential.integration_type == Credential::IntegrationType::System;
-  if (options.system && !system_credential) {
-    std::cerr << fmt::format("flowline {}: credential '{}' is personal (integration_type: personal, a "
-                             "token per user); use --user NAME instead of --system\n",
-                             command, credential.full_name);
-    return std::nullopt;
-  }
-  if (!options.system && system_credential) {
-    std::cerr << fmt::format("flowline {}: credential '{}' has one shared token (integration_type: "
-                             "system); use --system\n",
-                             command, credential.full_name);
-    return std::nullopt;
-  }
-  return token_user(options.user, options.system);
-}
-
 // Opens `url` in the user's browser when there is one to open: a graphical session
 // ($DISPLAY / $WAYLAND_DISPLAY) or $BROWSER, and xdg-open on the PATH. The URL is passed as
 // an argument, never through a shell. Returns whether a browser was started.
@@ -90,13 +71,15 @@ int token_login(const LifecycleOptions& options) {
   constexpr std::string_view command = "token login";
   auto target = find_credential(options.defs, options.credential, command, /*need_oauth=*/true);
   if (!target) return kExitUsage;
-  auto user = acting_user(options, *target->credential, command);
+  auto user = acting_user(options.user, options.system, *target->credential, command);
   if (!user) return kExitUsage;
   auto timeout = duration_option(options.timeout, command, "--timeout");
   if (!timeout) return kExitUsage;
   const OAuthProfile& profile = *target->profile;
 
-  // Open the vault first: a wrong key should stop us before the user logs in for nothing.
+  // Check the vault key and the client secret first: either would otherwise stop the login
+  // only after the user has signed in for nothing.
+  if (!client_secret_available(profile, command)) return kExitFailed;
   auto vault = open_vault();
   if (!vault.ok()) return fail(command, vault.status());
   TokenService service(**vault);
@@ -123,19 +106,31 @@ int token_login(const LifecycleOptions& options) {
   if (!options.no_browser && open_browser(*url)) std::cerr << "(opened in your browser)\n";
 
   std::multimap<std::string, std::string> params;
-  switch ((*listener)->wait(*timeout, [&] { return interrupt.interrupted(); }, &params)) {
-    case LoopbackListener::WaitEnd::Cancelled:
-      std::cerr << "flowline token login: cancelled; nothing was stored\n";
-      return kExitInterrupted;
-    case LoopbackListener::WaitEnd::TimedOut:
-      std::cerr << fmt::format("flowline token login: no reply from the browser within {}; nothing was "
-                               "stored. Run the command again (--timeout waits longer)\n",
-                               options.timeout);
-      return kExitFailed;
-    case LoopbackListener::WaitEnd::Reply:
-      break;
+  auto deadline = std::chrono::steady_clock::now() + *timeout;
+  Result<std::string> code = Status("login_error", "no reply");
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    switch ((*listener)->wait(std::max(left, std::chrono::milliseconds(0)),
+                              [&] { return interrupt.interrupted(); }, &params)) {
+      case LoopbackListener::WaitEnd::Cancelled:
+        std::cerr << "flowline token login: cancelled; nothing was stored\n";
+        return kExitInterrupted;
+      case LoopbackListener::WaitEnd::TimedOut:
+        std::cerr << fmt::format("flowline token login: no reply from the browser within {}; nothing was "
+                                 "stored. Run the command again (--timeout waits longer)\n",
+                                 options.timeout);
+        return kExitFailed;
+      case LoopbackListener::WaitEnd::Reply:
+        break;
+    }
+    code = accept_authorization_response(params, attempt, *endpoints);
+    if (code.ok() || code.status().code() != "login_state_mismatch") break;
+    // Not this login's reply (a stale tab, a replayed or forged request): refuse it and keep
+    // waiting, so that it cannot cancel the login in progress.
+    (*listener)->reject("Not this login's reply", code.status().message());
+    std::cerr << "flowline token login: warning: ignored a reply that does not carry this login's "
+                 "state (a stale browser tab, or a replayed or forged request); still waiting\n";
   }
-  auto code = accept_authorization_response(params, attempt, *endpoints);
   if (!code.ok()) {
     (*listener)->respond(false, "Login failed", code.status().message());
     return fail(command, code.status());
@@ -164,7 +159,7 @@ int token_refresh(const LifecycleOptions& options) {
   constexpr std::string_view command = "token refresh";
   auto target = find_credential(options.defs, options.credential, command, /*need_oauth=*/true);
   if (!target) return kExitUsage;
-  auto user = acting_user(options, *target->credential, command);
+  auto user = acting_user(options.user, options.system, *target->credential, command);
   if (!user) return kExitUsage;
   auto vault = open_vault();
   if (!vault.ok()) return fail(command, vault.status());
@@ -184,7 +179,7 @@ int token_revoke(const LifecycleOptions& options) {
   constexpr std::string_view command = "token revoke";
   auto target = find_credential(options.defs, options.credential, command, /*need_oauth=*/true);
   if (!target) return kExitUsage;
-  auto user = acting_user(options, *target->credential, command);
+  auto user = acting_user(options.user, options.system, *target->credential, command);
   if (!user) return kExitUsage;
   auto vault = open_vault();
   if (!vault.ok()) return fail(command, vault.status());

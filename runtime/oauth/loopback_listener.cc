@@ -62,6 +62,7 @@ struct LoopbackListener::Impl {
   bool reply_taken = false;
   std::multimap<std::string, std::string> params;
   std::optional<std::pair<int, std::string>> page;  // status, html for the held request
+  bool rearm = false;  // after answering the held request, wait for another reply
   bool closing = false;
 
   void handle(const httplib::Request& request, httplib::Response& response) {
@@ -92,6 +93,11 @@ struct LoopbackListener::Impl {
     if (page) {
       response.status = page->first;
       response.set_content(page->second, "text/html; charset=utf-8");
+      if (rearm) {
+        have_reply = reply_taken = rearm = false;
+        page.reset();
+        changed.notify_all();
+      }
     } else {
       response.status = 200;
       response.set_content(html_page("Flowline login",
@@ -160,6 +166,15 @@ LoopbackListener::WaitEnd LoopbackListener::wait(std::chrono::milliseconds timeo
     impl_->changed.wait_for(lock, std::min<std::chrono::steady_clock::duration>(
                                       deadline - now, std::chrono::milliseconds(100)));
   }
+}
+
+void LoopbackListener::reject(const std::string& title, const std::string& text) {
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->page.emplace(400, html_page(title, "<p>" + html_escape(text) + "</p>"));
+    impl_->rearm = true;
+  }
+  impl_->changed.notify_all();
 }
 
 void LoopbackListener::respond(bool success, const std::string& title, const std::string& text) {

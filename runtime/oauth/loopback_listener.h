@@ -3,12 +3,13 @@
 // loopback address only, for as long as the object lives, on the given port
 // or any free one.
 //
-// The first request to the callback path that carries `state`, `code` or
-// `error` is the reply: wait() hands its query parameters over and the
-// browser's request is held open until respond() gives the page to show
-// (so the page can say whether the token was stored), or 60 s pass. Other
-// requests get a 404; requests after the reply get a page saying the login
-// is over. Nothing a request carries is logged.
+// A request to the callback path that carries `state`, `code` or `error` is
+// a reply: wait() hands its query parameters over and the browser's request
+// is held open until respond() gives the page to show (so the page can say
+// whether the token was stored), or 60 s pass; reject() answers it and
+// waits for the next one. Other requests get a 404; requests while a reply
+// is held, or after respond(), get a page saying the login is over. Nothing
+// a request carries is logged.
 //
 // Thread-safety: requests are served on the listener's own thread; wait()
 // and respond() are for the one thread that owns the listener.
@@ -44,6 +45,10 @@ class LoopbackListener {
 
   // The page for the held request: a title and a sentence (HTML-escaped here).
   void respond(bool success, const std::string& title, const std::string& text);
+  // Answers the held request with an error page and waits for another reply:
+  // for a request that is not this login's (a stale tab, a forged request),
+  // which must not end the login.
+  void reject(const std::string& title, const std::string& text);
 
  private:
   struct Impl;

@@ -190,6 +190,8 @@ Task<Status> OAuthClient::revoke(const OAuthProfile& profile, const std::string&
       message += ": " + trimmed(error->as_string(), 64);
     if (const Value* description = body->find("error_description"); description && description->is_string())
       message += " (" + trimmed(description->as_string(), 200) + ")";
+    if (const Value* error = body->find("error"); error && error->is_string() && error->as_string() == "invalid_client")
+      message += "; " + client_authentication_hint(profile);
   }
   co_return Status("revoke_error", message);
 }

@@ -126,8 +126,8 @@ Result<RevokeReport> TokenService::revoke(const Credential& credential, const OA
   report.had_token = true;
   const StoredToken& token = **current;
   if (local_only) {
-    report.provider_note = "--local-only: the provider was not told; the token stays valid there "
-                           "until it expires";
+    report.provider_note = "--local-only: the provider was not told; the grant (its refresh token) "
+                           "stays valid there until it expires or is revoked at the provider";
   } else {
     bool sent_any = false;
     auto revoke_one = [&](const std::string& value, const char* hint) -> Status {
@@ -141,14 +141,17 @@ Result<RevokeReport> TokenService::revoke(const Credential& credential, const OA
       status = revoke_one(token.access_token, "access_token");
     if (status.code() == "revoke_unsupported") {
       report.provider_note = status.message() +
-                             ", so the provider was not told; the token was deleted here and stays "
-                             "valid at the provider until it expires";
+                             ", so the provider was not told; the token was deleted here, and the "
+                             "grant (its refresh token) stays valid at the provider until it expires "
+                             "or is revoked there";
     } else if (!status.ok()) {
       return Status(status.code(),
                     fmt::format("{}; the token of {} on credential '{}' is kept in the vault{}",
                                 status.message(), display_user(user), credential.full_name,
                                 status.code() == "revoke_unavailable"
-                                    ? " — run `flowline token revoke` again later"
+                                    ? fmt::format(" — run `flowline token revoke {} {}` again later",
+                                                  credential.full_name,
+                                                  user == kSystemUser ? "--system" : "--user " + user)
                                     : " — fix the cause, or delete it here only with --local-only"));
     } else {
       report.provider_told = sent_any;

@@ -454,21 +454,47 @@ TEST_F(CliTokenLoginTest, TwoUsersLogInAndEachRunSeesTheirOwnIncidents) {
   EXPECT_NE(json_list.out.find("valid"), std::string::npos) << json_list.out;
 }
 
-TEST_F(CliTokenLoginTest, ReplyWithAnotherStateIsRefusedAndNothingIsStored) {
+// A reply with another state is refused without ending the login: a stale tab or a forged
+// request must not be able to cancel it. The genuine reply still completes it.
+TEST_F(CliTokenLoginTest, ReplyWithAnotherStateIsRefusedAndTheLoginGoesOn) {
   auto child = StartLogin("alice");
   std::string url = child->FirstLine();
   ASSERT_FALSE(url.empty());
   std::string location = Authorize(url, "alice");
   ASSERT_FALSE(Param(location, "state").empty());
-  HttpReply callback = BrowserGet(WithParam(location, "state", "forged-state-value"));
+  HttpReply forged = BrowserGet(WithParam(location, "state", "forged-state-value"));
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  EXPECT_NE(forged.body.find("Not this login"), std::string::npos) << forged.body;
+  EXPECT_NE(forged.body.find("does not carry this login&#39;s state"), std::string::npos)
+      << forged.body;
+  EXPECT_EQ(StoredCount(), 0u);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);  // the forged code was never presented
+
+  HttpReply genuine = BrowserGet(location);
+  ChildResult result = Record(child->Finish());
+  RememberStoredTokens();
+  EXPECT_EQ(genuine.status, 200) << genuine.body;
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.err.find("ignored a reply that does not carry this login's state"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.out.find("logged in"), std::string::npos) << result.out;
+  EXPECT_EQ(StoredCount(), 1u);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1);
+}
+
+TEST_F(CliTokenLoginTest, ReplyWithAnotherStateAloneStoresNothing) {
+  auto child = StartLogin("alice", {"--timeout", "2s"});
+  std::string url = child->FirstLine();
+  ASSERT_FALSE(url.empty());
+  std::string location = Authorize(url, "alice");
+  HttpReply forged = BrowserGet(WithParam(location, "state", "forged-state-value"));
+  EXPECT_EQ(forged.status, 400) << forged.body;
   ChildResult result = Record(child->Finish());
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
-  EXPECT_NE(result.err.find("does not carry this login's state"), std::string::npos) << result.err;
-  EXPECT_EQ(callback.status, 400) << callback.body;
-  EXPECT_NE(callback.body.find("Login failed"), std::string::npos) << callback.body;
-  EXPECT_EQ(result.out.find("logged in"), std::string::npos) << result.out;
+  EXPECT_NE(result.err.find("nothing was stored"), std::string::npos) << result.err;
   EXPECT_EQ(StoredCount(), 0u);
-  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);  // the code was never presented
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);
 }
 
 TEST_F(CliTokenLoginTest, ReplayedCodeIsRefusedAndNothingNewIsStored) {
