@@ -17,7 +17,7 @@ using StepList = std::vector<Step>;
 enum class OnFailure { Stop, Continue };
 enum class HttpMethod { Get, Post, Put, Patch, Delete };
 enum class BodyType { Json, Form, Text };
-enum class LogLevel { Info, Warn, Error };
+enum class LogLevel { Info, Warn, Error, Debug };  // Debug: gs.debug from scripts only
 
 struct RestStep {
   Ref connection;                      // the connection alias, or empty with `url`
@@ -36,6 +36,10 @@ struct RestStep {
 struct ScriptStep {
   std::string code;
   SourceRange code_range;
+  // The file line of the script's line 1 when the script's lines are the
+  // file's lines (a '|' block, or a one-line string); 0 when they are not (a
+  // JSON string with \n escapes, a folded '>' block).
+  uint32_t code_line = 0;
   std::vector<NamedValue> inputs;   // templated
   std::vector<ParamSpec> outputs;   // typed
 };

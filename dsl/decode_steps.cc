@@ -257,11 +257,20 @@ class StepDecoder {
     return r;
   }
 
+  // See ScriptStep::code_line.
+  static uint32_t script_first_line(const Node& node) {
+    if (!node.range.known()) return 0;
+    if (node.literal_block) return node.range.begin.line + 1;
+    if (node.text.find('\n') == std::string::npos) return node.range.begin.line;
+    return 0;
+  }
+
   ScriptStep script(const Node& node) {
     ScriptStep s;
     if (node.type == Node::Type::String) {
       s.code = node.text;
       s.code_range = node.range;
+      s.code_line = script_first_line(node);
       return s;
     }
     if (!node.is_mapping()) {
@@ -272,6 +281,7 @@ class StepDecoder {
     if (auto n = f.required("code", "script step")) {
       if (auto c = d_.string(*n, "code")) s.code = *c;
       s.code_range = n->range;
+      s.code_line = script_first_line(*n);
     }
     if (auto n = f.get("inputs")) s.inputs = d_.named_values(*n, "inputs");
     if (auto n = f.get("outputs")) s.outputs = d_.params(*n, "output", false);

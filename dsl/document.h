@@ -31,6 +31,10 @@ struct Node {
   // diagnostics can point inside it; kNoOffset otherwise.
   static constexpr uint32_t kNoOffset = UINT32_MAX;
   uint32_t text_offset = kNoOffset;
+  // A literal block scalar ('|'): its lines stand verbatim in the file, starting
+  // on the line after the indicator (range.begin). Scripts map their line
+  // numbers back to the file with it.
+  bool literal_block = false;
 
   // Declared here and defaulted below: a vector of pair<Node, Node> needs the
   // complete type first (clang 14 with libstdc++ insists).

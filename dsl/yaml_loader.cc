@@ -183,6 +183,7 @@ class YamlEventHandler : public YAML::EventHandler {
       node.text_offset = static_cast<uint32_t>(begin);
     }
     node.range = range(begin, end);
+    node.literal_block = first == '|';
     resolve(node, tag);
     add(std::move(node), anchor);
   }

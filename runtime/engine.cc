@@ -17,6 +17,7 @@
 #include "dsl/validate/validator.h"
 #include "runtime/http/curl_transport.h"
 #include "runtime/records/run_store.h"
+#include "runtime/script/script_runner.h"
 #include "runtime/walker.h"
 
 namespace flowline {
@@ -97,6 +98,16 @@ std::map<std::string, std::weak_ptr<RunHandle>>& registry() {
   return runs;
 }
 
+}  // namespace
+
+std::shared_ptr<RunHandle> lookup_run(const std::string& context_id) {
+  std::lock_guard lock(registry_mutex);
+  auto it = registry().find(context_id);
+  return it == registry().end() ? nullptr : it->second.lock();
+}
+
+namespace {
+
 // The newest finished runs stay reachable by context id even when the caller
 // kept only the id (FlowAPI::getStatus/getOutputs after inBackground().run()).
 constexpr size_t kKeptFinishedRuns = 1024;
@@ -115,7 +126,10 @@ class StderrLog : public LogSink {
  public:
   void log(LogLevel level, std::string_view context_id, std::string_view step,
            std::string_view message) override {
-    std::string_view name = level == LogLevel::Error ? "error" : level == LogLevel::Warn ? "warn" : "info";
+    std::string_view name = level == LogLevel::Error  ? "error"
+                            : level == LogLevel::Warn ? "warn"
+                            : level == LogLevel::Debug ? "debug"
+                                                       : "info";
     std::fputs(fmt::format("[{}] {} {}: {}\n", name, context_id.substr(0, 8), step, message).c_str(),
                stderr);
   }
@@ -213,6 +227,11 @@ class EngineImpl : public Engine {
     }
     oauth_ = std::make_unique<OAuthClient>(*transport_);
     broker_ = std::make_unique<VaultTokenBroker>(*vault_, *oauth_, loop_, now, options_.refresh);
+    scripts_ = std::make_unique<ScriptRunner>(
+        loop_, *log_, options_.scripts,
+        ScriptRunHooks{[this](RunRequest request) { return start(std::move(request)); },
+                       [](const std::string& id) { return lookup_run(id); }});
+    services_.scripts = scripts_.get();
     services_.loop = &loop_;
     services_.transport = transport_.get();
     services_.tokens = broker_.get();
@@ -293,6 +312,7 @@ class EngineImpl : public Engine {
   std::shared_ptr<LogSink> log_;
   std::unique_ptr<OAuthClient> oauth_;
   std::unique_ptr<VaultTokenBroker> broker_;
+  std::unique_ptr<ScriptRunner> scripts_;  // before the loop thread ends, after the loop exists
   RuntimeServices services_;
   std::map<std::string, Active> runs_;  // loop thread only
   bool stopping_ = false;               // loop thread only
@@ -355,9 +375,7 @@ FlowError::FlowError(std::string code, std::string message, std::string step,
 namespace {
 
 std::shared_ptr<RunHandle> find_run(const std::string& context_id) {
-  std::lock_guard lock(registry_mutex);
-  auto it = registry().find(context_id);
-  auto handle = it == registry().end() ? nullptr : it->second.lock();
+  auto handle = lookup_run(context_id);
   if (!handle) throw FlowError("unknown_run", fmt::format("no run with context id '{}'", context_id));
   return handle;
 }

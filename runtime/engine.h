@@ -14,6 +14,7 @@
 #include "flowline/flow_api.h"
 #include "runtime/oauth/token_broker.h"
 #include "runtime/run_types.h"
+#include "runtime/script/js_sandbox.h"
 #include "runtime/services.h"
 #include "runtime/vault/token_vault.h"
 
@@ -49,6 +50,7 @@ class RunHandle {
 struct EngineOptions {
   std::string home;  // FLOWLINE_HOME; empty: flowline_home()
   RunLimits limits;
+  ScriptLimits scripts;  // each script step's time, memory and output limits
   RefreshPolicy refresh;
   bool keep_records = true;
   bool record_simple_steps = true;
@@ -65,6 +67,9 @@ Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions opt
 
 // The engine's run entry point for the CLI and tests (FlowAPI uses it too).
 std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request);
+// A run started in this process and still remembered (the newest 1,024
+// finished ones, and every one in progress), or nullptr. Thread-safe.
+std::shared_ptr<RunHandle> lookup_run(const std::string& context_id);
 // The engine's vault and broker, for `flowline token` and tests.
 TokenVault& engine_vault(Engine& engine);
 const VaultTokenBroker& engine_broker(Engine& engine);

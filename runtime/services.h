@@ -71,8 +71,11 @@ class TokenBroker {
                                                             const AccessToken& rejected) = 0;
 };
 
+class ScriptRunner;  // runtime/script/script_runner.h
+
 struct RuntimeServices {
   EventLoop* loop = nullptr;
+  ScriptRunner* scripts = nullptr;  // null: script steps fail with script_unavailable
   HttpTransport* transport = nullptr;
   TokenBroker* tokens = nullptr;
   LogSink* log = nullptr;

@@ -6,6 +6,7 @@
 
 #include "dsl/suggest.h"
 #include "runtime/eval/evaluator.h"
+#include "runtime/script/script_runner.h"
 #include "runtime/value_types.h"
 
 namespace flowline {
@@ -246,7 +247,7 @@ Task<RunExecution::Outcome> RunExecution::run_steps(Frame& frame, const StepList
       }
       case StepKind::Script: {
         size_t record = begin_record(frame, step);
-        outcome = run_script(frame, step, *step.as<ScriptStep>());
+        outcome = co_await run_script(frame, step, *step.as<ScriptStep>());
         end_record(record, outcome);
         break;
       }
@@ -492,14 +493,44 @@ RunExecution::Outcome RunExecution::run_json_parse(Frame& frame, const Step& ste
   return Outcome{Kind_::Failed, std::move(error)};
 }
 
-RunExecution::Outcome RunExecution::run_script(Frame& frame, const Step& step, const ScriptStep&) {
-  RunError error{"script_unavailable",
-                 "script steps need the embedded JavaScript engine, which this build of Flowline "
-                 "does not include yet",
-                 step_path(frame, step)};
+Task<RunExecution::Outcome> RunExecution::run_script(Frame& frame, const Step& step,
+                                                     const ScriptStep& s) {
+  RunError error;
+  if (services_.scripts == nullptr) {
+    error = {"script_unavailable", "this engine runs no scripts", step_path(frame, step)};
+  } else {
+    ScriptCall call;
+    call.step = &s;
+    call.user = frame.user;
+    call.context_id = result_.context_id;
+    call.step_path = step_path(frame, step);
+    ValueObject inputs;
+    for (const auto& input : s.inputs) {
+      auto value = render(input.value, frame.scope);
+      if (!value.ok())
+        co_return Outcome::failed("expression_error",
+                                  fmt::format("input '{}': {}", input.name, value.status().message()),
+                                  step_path(frame, step));
+      inputs.insert_or_assign(input.name, std::move(value).value());
+    }
+    call.inputs = Value(std::move(inputs));
+    if (!result_.steps.empty() && result_.steps.back().path == call.step_path)
+      result_.steps.back().inputs = call.inputs;
+    RunScriptStep script(*services_.scripts, std::move(call));
+    ScriptOutcome outcome = co_await script;
+    if (cancelled_) co_return Outcome::failed("cancelled", "the run was cancelled", step_path(frame, step));
+    if (outcome.ok) {
+      if (!result_.steps.empty() && result_.steps.back().path == step_path(frame, step))
+        result_.steps.back().outputs = outcome.outputs;
+      store_step(frame, step, std::move(outcome.outputs), nullptr);
+      co_return Outcome::next();
+    }
+    error = std::move(outcome.error);
+    error.step = step_path(frame, step);
+  }
   store_step(frame, step, Value(ValueObject{}), &error);
-  if (step.on_failure == OnFailure::Continue) return Outcome::next();
-  return Outcome{Kind_::Failed, std::move(error)};
+  if (step.on_failure == OnFailure::Continue) co_return Outcome::next();
+  co_return Outcome{Kind_::Failed, std::move(error)};
 }
 
 void RunExecution::store_step(Frame& frame, const Step& step, Value outputs, const RunError* error) {

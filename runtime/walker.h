@@ -81,7 +81,7 @@ class RunExecution {
   Task<Outcome> run_rest(Frame& frame, const Step& step, const RestStep& s);
   Outcome run_log(Frame& frame, const Step& step, const LogStep& s);
   Outcome run_json_parse(Frame& frame, const Step& step, const JsonParseStep& s);
-  Outcome run_script(Frame& frame, const Step& step, const ScriptStep& s);
+  Task<Outcome> run_script(Frame& frame, const Step& step, const ScriptStep& s);
 
   // Evaluates a condition; a failure becomes a Failed outcome.
   std::optional<Outcome> condition(Frame& frame, const Step& step, const Template& t, bool& out);

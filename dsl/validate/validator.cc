@@ -14,6 +14,7 @@ void validate(const DefinitionSet& set, Diagnostics& diagnostics) {
   check_credential_grants(set, diagnostics);
   check_literal_secrets(set, diagnostics);
   check_unused_definitions(set, diagnostics);
+  check_script_syntax(set, diagnostics);
 }
 
 }  // namespace flowline

@@ -23,5 +23,6 @@ void check_run_as_personal(const DefinitionSet& set, Diagnostics& diagnostics); 
 void check_credential_grants(const DefinitionSet& set, Diagnostics& diagnostics);   // credential_grants.cc
 void check_literal_secrets(const DefinitionSet& set, Diagnostics& diagnostics);     // literal_secrets.cc
 void check_unused_definitions(const DefinitionSet& set, Diagnostics& diagnostics);  // unused_definitions.cc
+void check_script_syntax(const DefinitionSet& set, Diagnostics& diagnostics);       // script_syntax.cc
 
 }  // namespace flowline

@@ -1,5 +1,7 @@
 #include "runtime/script/js_sandbox.h"
 
+#include "dsl/script_syntax.h"
+
 #include <duktape.h>
 #include <fmt/format.h>
 
@@ -804,18 +806,10 @@ ScriptFailure JsSandbox::failure_from_stack() {
 }
 
 std::optional<ScriptFailure> check_script_syntax(std::string_view code) {
-  ScriptLimits limits;
-  limits.memory_bytes = 16u << 20;
-  JsSandbox sandbox(limits);
-  duk_context* ctx = sandbox.context();
-  if (!ctx) return sandbox.run("", "");  // the heap failure
-  constexpr std::string_view kName = "script";
-  Program program{code.data(), code.size(), kName.data(), kName.size(), false};
-  if (!duk_check_stack(ctx, kEntryReserve)) return no_stack_failure(limits);
-  if (duk_safe_call(ctx, program_protected, &program, 0, 1) != DUK_EXEC_SUCCESS)
-    return sandbox.failure_from_stack();
-  duk_pop(ctx);
-  return std::nullopt;
+  // One compiler for validation and scripts alike (dsl/script_syntax.h).
+  auto error = find_script_syntax_error(code);
+  if (!error) return std::nullopt;
+  return ScriptFailure{"script_error", std::move(error->message), error->line};
 }
 
 }  // namespace flowline

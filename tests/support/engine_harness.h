@@ -29,7 +29,10 @@ class CollectingLog : public LogSink {
   void log(LogLevel level, std::string_view, std::string_view step,
            std::string_view message) override {
     std::lock_guard lock(mutex_);
-    std::string_view name = level == LogLevel::Error ? "error" : level == LogLevel::Warn ? "warn" : "info";
+    std::string_view name = level == LogLevel::Error  ? "error"
+                            : level == LogLevel::Warn ? "warn"
+                            : level == LogLevel::Debug ? "debug"
+                                                       : "info";
     lines_.push_back(std::string(name) + " " + std::string(step) + ": " + std::string(message));
   }
   std::vector<std::string> lines() const {
@@ -104,6 +107,7 @@ class EngineHarness : public ::testing::Test {
     options.home = home_.string();
     options.keep_records = false;
     options.limits = limits;
+    options.scripts = script_limits_;
     options.vault = vault_;
     options.log = log_;
     auto http = http_;
@@ -140,6 +144,7 @@ class EngineHarness : public ::testing::Test {
   std::shared_ptr<FakeHttp> http_ = std::make_shared<FakeHttp>();
   std::shared_ptr<MemoryVault> vault_ = std::make_shared<MemoryVault>();
   std::shared_ptr<CollectingLog> log_ = std::make_shared<CollectingLog>();
+  ScriptLimits script_limits_;  // set before load()
   std::unique_ptr<Engine> engine_;
 };
 
