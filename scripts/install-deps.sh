@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev sqlite3 libsodium-dev libpq-dev duktape-dev
   libcli11-dev libcpp-httplib-dev libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
+  nginx  # the local keep-alive server of bench/batch_bench.sh (nginx-light is nginx plus a module)
 )
 
 missing=()
