@@ -78,7 +78,8 @@ int script_command(const ScriptOptions& options) {
   }
   std::string name = options.file == "-" ? "<stdin>" : options.file;
   if (auto error = check_script_syntax(code)) {
-    std::cerr << fmt::format("{}:{}: {}\n", name, error->line, error->message);
+    std::cerr << fmt::format("flowline script: {}:{}: {} [script_error]\n", name, error->line,
+                             error->message);
     return kExitUsage;
   }
   auto timeout = duration_option(options.timeout, "script", "--timeout");

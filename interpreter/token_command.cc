@@ -81,15 +81,24 @@ int import_token(const TokenOptions& options) {
   reply.body = text;
   auto parsed = OAuthClient::parse_token_reply(reply);
   if (!parsed.ok()) {
+    // The checks are the token endpoint's; say them in terms of the JSON given.
     std::string message = parsed.status().message();
-    for (const char* from : {"the token endpoint's reply", "the token endpoint refused the request",
-                             "the token endpoint issued"}) {
+    for (auto [from, to] : {std::pair{"the token endpoint's reply has", "the token JSON has"},
+                            std::pair{"the token endpoint refused the request:", "the token JSON is an error reply:"},
+                            std::pair{"the token endpoint issued", "the token JSON holds"}}) {
       if (size_t at = message.find(from); at != std::string::npos)
-        message.replace(at, std::strlen("the token endpoint"), "the token JSON");
+        message.replace(at, std::strlen(from), to);
     }
     std::cerr << fmt::format("flowline token import: {} (in {}; expected the JSON of an OAuth 2.0 "
                              "token response)\n",
                              message, source);
+    return kExitUsage;
+  }
+  if (const Value* expires = json->find("expires_in");
+      expires && !expires->is_null() && !parsed->expires_in) {
+    std::cerr << fmt::format("flowline token import: \"expires_in\" in {} must be a number of "
+                             "seconds, not {}\n",
+                             source, expires->to_json().substr(0, 60));
     return kExitUsage;
   }
   StoredToken token;
@@ -211,7 +220,8 @@ int token_list(const TokenOptions& options) {
   }
   std::cout << fmt::format("{:<12} {:<32} {:<12} {:<18} {}\n", "USER", "CREDENTIAL", "STATE", "EXPIRES", "SCOPES");
   for (const auto& info : *all)
-    std::cout << fmt::format("{:<12} {:<32} {:<12} {:<18} {}\n", info.user, info.credential,
+    std::cout << fmt::format("{:<12} {:<32} {:<12} {:<18} {}\n",
+                             info.user == kSystemUser ? "(system)" : info.user, info.credential,
                              state_name(info, now), expiry_text(info, now), info.scope);
   return kExitOk;
 }

@@ -122,17 +122,20 @@ std::optional<std::chrono::milliseconds> duration_option(const std::string& text
                                                          std::string_view command,
                                                          std::string_view option) {
   // Days too, for link lifetimes: "7d".
+  std::optional<std::chrono::milliseconds> parsed;
   if (text.size() > 1 && text.back() == 'd' && text.find_first_not_of("0123456789") == text.size() - 1 &&
-      text.size() < 8)
-    return std::chrono::milliseconds(std::stoll(text.substr(0, text.size() - 1)) * 86'400'000LL);
-  auto parsed = parse_duration(text);
+      text.size() < 8) {
+    parsed = std::chrono::milliseconds(std::stoll(text.substr(0, text.size() - 1)) * 86'400'000LL);
+  } else if (auto plain = parse_duration(text)) {
+    parsed = std::chrono::duration_cast<std::chrono::milliseconds>(*plain);
+  }
   if (!parsed || parsed->count() <= 0) {
     std::cerr << fmt::format("flowline {}: {} wants a positive duration such as 90s, 5m, 1h or 7d, "
                              "not '{}'\n",
                              command, option, text);
     return std::nullopt;
   }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
+  return *parsed;
 }
 
 namespace {

@@ -359,6 +359,21 @@ int token_serve(const InitiatorOptions& options) {
     return kExitFailed;
   }
   TokenService tokens(**vault);
+  // A secret that cannot be read would fail every link of its profile: say so now.
+  for (const Definition* d : set->of_kind(Kind::OAuthProfile)) {
+    const auto& profile = static_cast<const OAuthProfile&>(*d);
+    if (profile.grant_type != OAuthProfile::GrantType::AuthorizationCode || !profile.client_secret.present())
+      continue;
+    auto secret = resolve_secret(profile.client_secret,
+                                 fmt::format("client_secret of OAuth profile '{}'", profile.full_name));
+    if (secret.ok()) {
+      sodium_memzero(secret->data(), secret->size());
+    } else {
+      std::cerr << fmt::format("flowline token serve: warning: {}; logins through links for its "
+                               "credentials will fail until it is set\n",
+                               secret.status().message());
+    }
+  }
 
   httplib::Server server;
   server.set_read_timeout(10, 0);

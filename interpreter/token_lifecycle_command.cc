@@ -127,7 +127,10 @@ int token_login(const LifecycleOptions& options) {
     if (code.ok() || code.status().code() != "login_state_mismatch") break;
     // Not this login's reply (a stale tab, a replayed or forged request): refuse it and keep
     // waiting, so that it cannot cancel the login in progress.
-    (*listener)->reject("Not this login's reply", code.status().message());
+    (*listener)->reject("Not this login's reply",
+                        "This reply does not carry the state of the login in progress (a stale tab, "
+                        "or a replayed or forged request), so it was ignored. The login goes on: "
+                        "finish it in the window where it started.");
     std::cerr << "flowline token login: warning: ignored a reply that does not carry this login's "
                  "state (a stale browser tab, or a replayed or forged request); still waiting\n";
   }

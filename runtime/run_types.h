@@ -32,6 +32,10 @@ struct RunRequest {
   std::chrono::milliseconds timeout{0};  // 0: none
   RunSource source = RunSource::Api;
   std::string context_id;  // empty: the engine makes one
+  // Call depth the run starts at: 0, or (for a run a script step starts
+  // through FlowAPI) one more than the step's, so that runs starting runs
+  // meet the same call_depth_limit as nested subflow calls.
+  int depth = 0;
 };
 
 struct RunError {

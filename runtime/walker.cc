@@ -75,7 +75,7 @@ Task<RunResult> RunExecution::run() {
     co_return std::move(result_);
   }
   result_.target = definition->full_name;
-  CallResult call = co_await invoke(*definition, request_.inputs, request_.user, 0, "");
+  CallResult call = co_await invoke(*definition, request_.inputs, request_.user, request_.depth, "");
   result_.duration_ms = elapsed_ms();
   if (call.ok) {
     result_.state = RunState::Completed;
@@ -504,6 +504,9 @@ Task<RunExecution::Outcome> RunExecution::run_script(Frame& frame, const Step& s
     call.user = frame.user;
     call.context_id = result_.context_id;
     call.step_path = step_path(frame, step);
+    call.depth = frame.depth;
+    call.cancel = cancel_flag_;
+    if (request_.timeout.count() > 0) call.deadline = started_ + request_.timeout;
     ValueObject inputs;
     for (const auto& input : s.inputs) {
       auto value = render(input.value, frame.scope);

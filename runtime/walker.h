@@ -6,6 +6,9 @@
 // thread from start to end.
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include <deque>
 #include <memory>
 #include <optional>
@@ -31,7 +34,10 @@ class RunExecution {
   Task<RunResult> run();
 
   // Asks the run to stop at the next step boundary (or wait/HTTP completion).
-  void cancel() { cancelled_ = true; }
+  void cancel() {
+    cancelled_ = true;
+    cancel_flag_->store(true);  // a script step running on its worker thread stops too
+  }
 
   // What happens after a step: go on, leave a loop, end the flow, or fail.
   struct Outcome {
@@ -100,6 +106,7 @@ class RunExecution {
   Value run_;
   RunResult result_;
   bool cancelled_ = false;
+  std::shared_ptr<std::atomic<bool>> cancel_flag_ = std::make_shared<std::atomic<bool>>(false);
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -121,9 +121,9 @@ Result<std::unique_ptr<LoopbackListener>> LoopbackListener::start(const std::str
     raw->handle(req, res);
   });
   impl->server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a page of ours, headers set already
     secure(res);
-    if (res.status == 404)
-      res.set_content(html_page("Not found", "<p>Nothing here.</p>"), "text/html; charset=utf-8");
+    res.set_content(html_page("Not found", "<p>Nothing here.</p>"), "text/html; charset=utf-8");
   });
   impl->port = bind_exclusive(impl->server, host, port);
   if (impl->port <= 0)

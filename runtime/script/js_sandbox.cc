@@ -5,6 +5,7 @@
 #include <duktape.h>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +41,8 @@ struct HeapState {
 
   Clock::time_point deadline = Clock::time_point::max();
   bool timed_out = false;
+  const std::atomic<bool>* cancel = nullptr;  // set from another thread to stop the script
+  bool cancelled = false;
   bool stopping = false;  // the heap is being destroyed: stop any finalizer at once
 };
 
@@ -583,7 +586,11 @@ duk_ret_t strip_globals_protected(duk_context* ctx, void*) {
 extern "C" int flowline_duk_exec_timeout_check(void* udata) {
   auto* heap = static_cast<flowline::HeapState*>(udata);
   if (!heap) return 0;
-  if (heap->timed_out || heap->stopping) return 1;
+  if (heap->timed_out || heap->cancelled || heap->stopping) return 1;
+  if (heap->cancel && heap->cancel->load(std::memory_order_relaxed)) {
+    heap->cancelled = true;
+    return 1;
+  }
   if (heap->deadline != flowline::Clock::time_point::max() &&
       flowline::Clock::now() >= heap->deadline) {
     heap->timed_out = true;
@@ -644,6 +651,8 @@ std::chrono::steady_clock::time_point JsSandbox::run_deadline() const {
 }
 
 bool JsSandbox::timed_out() const { return impl_->heap.timed_out; }
+
+void JsSandbox::set_cancel_flag(const std::atomic<bool>* flag) { impl_->heap.cancel = flag; }
 
 bool JsSandbox::out_of_memory() const { return impl_->heap.out_of_memory; }
 
@@ -746,6 +755,7 @@ std::optional<ScriptFailure> JsSandbox::run(std::string_view code, std::string_v
   }
   HeapState& heap = impl.heap;
   heap.timed_out = false;
+  heap.cancelled = false;
   heap.out_of_memory = false;
   heap.refusals_in_a_row = 0;
   heap.deadline = Clock::now() + impl.limits.timeout;
@@ -760,7 +770,7 @@ std::optional<ScriptFailure> JsSandbox::run(std::string_view code, std::string_v
   if (!ok) return failure_from_stack();
   duk_pop(ctx);
   // A script that caught the limit's error still failed.
-  if (heap.timed_out || heap.out_of_memory) {
+  if (heap.timed_out || heap.out_of_memory || heap.cancelled) {
     duk_push_undefined(ctx);
     return failure_from_stack();
   }
@@ -791,7 +801,10 @@ ScriptFailure JsSandbox::failure_from_stack() {
 
   const HeapState& heap = impl_->heap;
   bool alloc_failed = failure.message == "RangeError: alloc failed";
-  if (heap.timed_out) {
+  if (heap.cancelled) {
+    failure.code = "cancelled";
+    failure.message = "the run was cancelled while its script ran";
+  } else if (heap.timed_out) {
     failure.code = "script_timeout";
     failure.message = fmt::format("the script ran longer than its time limit of {} ms",
                                   impl_->limits.timeout.count());

@@ -41,6 +41,7 @@
 // sandboxes may run on different threads at once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -111,6 +112,11 @@ class JsSandbox {
   // Whether the time limit / memory limit has been hit during run() (also
   // when the script caught the error and went on: the failure still stands).
   bool timed_out() const;
+
+  // A flag another thread may set to stop the script (a cancelled run): the
+  // engine is interrupted like at the time limit and run() fails with code
+  // "cancelled". The flag must outlive run().
+  void set_cancel_flag(const std::atomic<bool>* flag);
   bool out_of_memory() const;
 
   // Turns the error value on top of the stack into a failure (code chosen

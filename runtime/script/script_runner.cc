@@ -1,5 +1,6 @@
 #include "runtime/script/script_runner.h"
 
+#include <duktape.h>
 #include <fmt/format.h>
 
 #include <thread>
@@ -24,6 +25,7 @@ class StepHost : public ScriptHost {
       *error = {"unavailable", "this engine cannot start runs from scripts", ""};
       return nullptr;
     }
+    request.depth = call_.depth + 1;
     return hooks_.start(std::move(request));
   }
   std::shared_ptr<RunHandle> find(const std::string& context_id) override {
@@ -47,6 +49,56 @@ std::string locate(const ScriptStep& step, const ScriptFailure& failure) {
   if (step.code_line != 0 && where.known())
     return fmt::format("{} (at {}:{})", failure.message, where.path(), where.begin.line);
   return fmt::format("{} (script line {})", failure.message, failure.line);
+}
+
+// Reads property `name` of the object on top of the stack, replacing it with
+// the value — in a protected call, since a getter the script defined may throw.
+struct PropertyRead {
+  const char* name;
+  size_t length;
+};
+duk_ret_t read_property(duk_context* ctx, void* udata) {
+  auto* read = static_cast<PropertyRead*>(udata);
+  duk_get_prop_lstring(ctx, -1, read->name, read->length);
+  return 1;
+}
+bool protected_get(duk_context* ctx, const std::string& name) {
+  PropertyRead read{name.data(), name.size()};
+  return duk_safe_call(ctx, read_property, &read, 1, 1) == DUK_EXEC_SUCCESS;
+}
+
+// The declared outputs the script set, converted one by one (what else it put
+// into `outputs` is never looked at). An `outputs` that is not an object
+// counts as setting none.
+Result<Value> declared_outputs(JsSandbox& sandbox, const ScriptStep& step) {
+  ValueObject out;
+  duk_context* ctx = sandbox.context();
+  if (ctx == nullptr || !duk_check_stack(ctx, 8)) return Value(std::move(out));
+  duk_push_global_object(ctx);
+  if (!protected_get(ctx, "outputs")) {
+    duk_pop(ctx);
+    return Status("script_error", "reading `outputs` threw an error");
+  }
+  if (duk_is_object(ctx, -1) && !duk_is_function(ctx, -1)) {
+    for (const ParamSpec& spec : step.outputs) {
+      duk_dup(ctx, -1);
+      if (!protected_get(ctx, spec.name)) {
+        duk_pop_2(ctx);
+        return Status("script_error", fmt::format("reading output '{}' threw an error", spec.name));
+      }
+      if (!duk_is_undefined(ctx, -1)) {
+        auto value = sandbox.get_value(-1, "outputs." + spec.name);
+        if (!value.ok()) {
+          duk_pop_2(ctx);
+          return value.status();
+        }
+        out.insert_or_assign(spec.name, std::move(value).value());
+      }
+      duk_pop(ctx);
+    }
+  }
+  duk_pop(ctx);
+  return Value(std::move(out));
 }
 
 }  // namespace
@@ -77,24 +129,39 @@ void ScriptRunner::run(ScriptCall call, std::function<void(ScriptOutcome)> done)
 ScriptOutcome ScriptRunner::execute(const ScriptCall& call) {
   const ScriptStep& step = *call.step;
   ScriptOutcome outcome;
-  JsSandbox sandbox(limits_);
+  ScriptLimits limits = limits_;
+  bool cut_to_deadline = false;
+  if (call.deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        *call.deadline - std::chrono::steady_clock::now());
+    if (left < limits.timeout) {
+      limits.timeout = std::max(left, std::chrono::milliseconds(1));
+      cut_to_deadline = true;
+    }
+  }
+  JsSandbox sandbox(limits);
+  if (call.cancel) sandbox.set_cancel_flag(call.cancel.get());
   StepHost host(hooks_, log_, call);
   install_host_api(sandbox, host);
   sandbox.set_global("inputs", call.inputs.is_object() ? call.inputs : Value(ValueObject{}));
   sandbox.set_global("outputs", Value(ValueObject{}));
   std::string file = step.code_range.known() ? step.code_range.path() : "script";
   if (auto failure = sandbox.run(step.code, file)) {
-    outcome.error = {failure->code, locate(step, *failure), ""};
+    if (failure->code == "script_timeout" && cut_to_deadline)
+      outcome.error = {"timeout", "the run's timeout passed while its script step ran", ""};
+    else
+      outcome.error = {failure->code, locate(step, *failure), ""};
     return outcome;
   }
-  auto produced = sandbox.get_global("outputs");
+  // Only the declared outputs are read back (an undeclared helper function is no error).
+  auto produced = declared_outputs(sandbox, step);
   if (!produced.ok()) {
     outcome.error = {produced.status().code(), produced.status().message(), ""};
     return outcome;
   }
   ValueObject outputs;
   for (const ParamSpec& spec : step.outputs) {
-    const Value* value = produced->is_object() ? produced->find(spec.name) : nullptr;
+    const Value* value = produced->find(spec.name);
     if (value == nullptr || value->is_null()) {
       if (spec.mandatory) {
         outcome.error = {"invalid_output",

@@ -13,8 +13,12 @@
 //     calling step's identity and the same engine; gs.* go to the engine's log;
 //   - fails with script_error (an uncaught exception; the message carries the
 //     definition file and line), script_timeout, script_memory,
-//     script_output (outputs that cannot be converted), or invalid_output
-//     (a declared output of the wrong type or missing).
+//     script_output (a declared output that cannot be converted), or
+//     invalid_output (a declared output of the wrong type or missing) — and
+//     with the run's own "timeout" or "cancelled" when the run's deadline
+//     passes or it is cancelled while the script runs.
+//   - runs it starts go one call deeper than the step (call_depth_limit
+//     stops a script that starts itself).
 //
 // Thread-safety: run() is called on the loop thread; the destructor waits for
 // scripts still running (each bounded by its time limit).
@@ -44,6 +48,12 @@ struct ScriptCall {
   std::optional<std::string> user;   // the identity of runs the script starts
   std::string context_id;            // of the calling run, for log lines
   std::string step_path;
+  int depth = 0;                     // the step's call depth: runs it starts go one deeper
+  // Set when the calling run is cancelled: the script is interrupted.
+  std::shared_ptr<std::atomic<bool>> cancel;
+  // The calling run's deadline (its --timeout): the script's time limit is
+  // cut to it, and running into it fails the step with "timeout".
+  std::optional<std::chrono::steady_clock::time_point> deadline;
 };
 
 struct ScriptOutcome {

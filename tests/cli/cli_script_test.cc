@@ -104,7 +104,8 @@ TEST_F(CliScriptTest, TheSampleScriptsCatchBranchLogsThe401OfAUserWithoutAToken)
 TEST_F(CliScriptTest, ASyntaxErrorIsReportedWithItsLineBeforeAnythingRuns) {
   ChildResult r = Flowline({"script", Script("broken.js", "var a = 1;\nvar b = ;\n"), "-d", defs_});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("broken.js:2: SyntaxError"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("flowline script: " + root_ + "/broken.js:2: SyntaxError"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(CliScriptTest, AnUncaughtExceptionExitsOneWithItsLine) {

@@ -465,8 +465,9 @@ TEST_F(CliTokenLoginTest, ReplyWithAnotherStateIsRefusedAndTheLoginGoesOn) {
   HttpReply forged = BrowserGet(WithParam(location, "state", "forged-state-value"));
   EXPECT_EQ(forged.status, 400) << forged.body;
   EXPECT_NE(forged.body.find("Not this login"), std::string::npos) << forged.body;
-  EXPECT_NE(forged.body.find("does not carry this login&#39;s state"), std::string::npos)
+  EXPECT_NE(forged.body.find("does not carry the state of the login in progress"), std::string::npos)
       << forged.body;
+  EXPECT_NE(forged.body.find("The login goes on"), std::string::npos) << forged.body;
   EXPECT_EQ(StoredCount(), 0u);
   EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);  // the forged code was never presented
 

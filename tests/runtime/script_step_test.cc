@@ -4,6 +4,8 @@
 // FlowAPI calls from a script into a subflow whose action makes a REST call.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "support/engine_harness.h"
 
 namespace flowline {
@@ -279,6 +281,74 @@ steps:
   std::string message = r.outputs.find("message")->as_string();
   EXPECT_NE(message.find("no token for user 'bob'"), std::string::npos) << message;
   EXPECT_EQ(http_->request_count(), 0u);
+}
+
+
+TEST_F(ScriptStepTest, AScriptThatStartsItselfStopsAtTheCallDepthLimit) {
+  load(R"yaml(
+kind: Action
+name: recurse
+inputs: {depth: {type: integer, default: 0}}
+steps:
+  - id: js
+    script:
+      inputs: {depth: "{{ inputs.depth }}"}
+      code: "sn_fd.FlowAPI.getRunner().action('recurse').addInput('depth', inputs.depth + 1).inForeground().run();"
+)yaml",
+       false, false, RunLimits{.max_call_depth = 4});
+  RunResult r = run("recurse", ValueObject{}, "alice");
+  ASSERT_EQ(r.state, RunState::Error);
+  // The innermost run hits the limit; each script above rethrows it as its own error.
+  EXPECT_NE(r.error->message.find("nest deeper than 4 levels"), std::string::npos) << error_of(r);
+}
+
+TEST_F(ScriptStepTest, TheRunTimeoutCutsAScriptShort) {
+  load(R"yaml(
+kind: Action
+name: spin
+steps:
+  - id: js
+    script: "while (true) {}"
+)yaml");
+  auto began = std::chrono::steady_clock::now();
+  RunResult r = run("spin", ValueObject{}, std::nullopt, 300ms);
+  auto took = std::chrono::steady_clock::now() - began;
+  ASSERT_EQ(r.state, RunState::Error);
+  EXPECT_EQ(r.error->code, "timeout") << error_of(r);
+  EXPECT_LT(took, 5s);  // not the script's own 10 s limit
+}
+
+TEST_F(ScriptStepTest, CancellingTheRunInterruptsItsScript) {
+  load(R"yaml(
+kind: Action
+name: spin
+steps:
+  - id: js
+    script: "while (true) {}"
+)yaml");
+  RunRequest request;
+  request.target = "spin";
+  auto handle = start_run(*engine_, std::move(request));
+  std::this_thread::sleep_for(200ms);
+  auto began = std::chrono::steady_clock::now();
+  handle->cancel();
+  RunResult r = handle->wait();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 5s);
+  EXPECT_EQ(r.state, RunState::Cancelled) << error_of(r);
+}
+
+TEST_F(ScriptStepTest, UndeclaredOutputsAreNeverLookedAt) {
+  load(R"yaml(
+kind: Action
+name: helper
+outputs: {x: {type: integer, value: "{{ steps.js.x }}"}}
+steps:
+  - id: js
+    script:
+      code: "outputs.x = 1; outputs.helper = function () { return 2; }; outputs.big = new Array(1e6).join('x');"
+      outputs: {x: {type: integer}}
+)yaml");
+  EXPECT_COMPLETED(run("helper"), R"({"x":1})");
 }
 
 }  // namespace
