@@ -29,6 +29,7 @@ void add_run_command(CLI::App& app, int& exit_code);
 void add_token_command(CLI::App& app, int& exit_code);
 void add_runs_command(CLI::App& app, int& exit_code);
 void add_script_command(CLI::App& app, int& exit_code);
+void add_batch_command(CLI::App& app, int& exit_code);
 
 // Loads and validates the definitions at `path` for `command`; on errors
 // prints them to stderr and returns nullopt (the caller exits 2).

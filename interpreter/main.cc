@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   add_run_command(app, exit_code);
   add_token_command(app, exit_code);
   add_script_command(app, exit_code);
+  add_batch_command(app, exit_code);
   add_runs_command(app, exit_code);
 
   try {

@@ -66,13 +66,27 @@ void RunHandle::set_cancel(std::function<void()> cancel) {
   if (requested && cancel) cancel();
 }
 
+void RunHandle::on_finish(std::function<void(const RunResult&)> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!result_) {
+      on_finish_ = std::move(fn);
+      return;
+    }
+  }
+  fn(*result_);  // finished already: result_ no longer changes
+}
+
 void RunHandle::finish(RunResult result) {
+  std::function<void(const RunResult&)> notify;
   {
     std::lock_guard lock(mutex_);
     result_ = std::move(result);
     cancel_ = nullptr;
+    notify = std::move(on_finish_);
   }
   finished_.notify_all();
+  if (notify) notify(*result_);
 }
 
 std::string new_context_id() {
@@ -333,6 +347,10 @@ std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request) {
 }
 
 TokenVault& engine_vault(Engine& engine) { return static_cast<EngineImpl&>(engine).vault(); }
+
+const DefinitionSet& engine_definitions(Engine& engine) {
+  return static_cast<EngineImpl&>(engine).definitions();
+}
 
 const VaultTokenBroker& engine_broker(Engine& engine) {
   return static_cast<EngineImpl&>(engine).broker();

@@ -33,6 +33,11 @@ class RunHandle {
   RunResult wait() const;
   std::optional<RunResult> result() const;
   void cancel();
+  // Calls `fn` once with the result when the run ends: on the engine's loop
+  // thread, or at once on this thread when it has ended already. One
+  // callback per handle (a later call replaces an earlier one); it must not
+  // block.
+  void on_finish(std::function<void(const RunResult&)> fn);
 
   // Engine side.
   void set_cancel(std::function<void()> cancel);
@@ -44,6 +49,7 @@ class RunHandle {
   mutable std::condition_variable finished_;
   std::optional<RunResult> result_;
   std::function<void()> cancel_;
+  std::function<void(const RunResult&)> on_finish_;
   bool cancel_requested_ = false;
 };
 
@@ -73,6 +79,8 @@ std::shared_ptr<RunHandle> lookup_run(const std::string& context_id);
 // The engine's vault and broker, for `flowline token` and tests.
 TokenVault& engine_vault(Engine& engine);
 const VaultTokenBroker& engine_broker(Engine& engine);
+// The definitions the engine runs (immutable, like the engine's lifetime).
+const DefinitionSet& engine_definitions(Engine& engine);
 
 // A new context id: 32 random hex digits in UUID form.
 std::string new_context_id();

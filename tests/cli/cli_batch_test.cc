@@ -344,7 +344,7 @@ TEST_F(CliBatchTest, MixedGoodAndBadLinesGiveOneResultEach) {
   };
   for (const Bad& bad : {Bad{"line:4", 4, "invalid_job", "JSON"},
                          Bad{"norun", 5, "invalid_job", "run"},
-                         Bad{"typo", 6, "unknown_target", "did you mean 'global.getpersonalincidentssubflow'"},
+                         Bad{"typo", 6, "unknown_target", "did you mean 'getpersonalincidentssubflow'"},
                          Bad{"typo-short", 7, "unknown_target", "needs_m"},
                          Bad{"no-n", 8, "invalid_input", "'n'"},
                          Bad{"n-text", 9, "invalid_input", "'n'"},
@@ -360,11 +360,8 @@ TEST_F(CliBatchTest, MixedGoodAndBadLinesGiveOneResultEach) {
     EXPECT_EQ(Int(At(result, {"line"})), bad.line);
     EXPECT_TRUE(result.HasMember("context_id") && result["context_id"].IsNull());
   }
-  // PRODUCT DEFECT (left failing on purpose): a typo of a short name gets no suggestion.
-  // BatchRunner suggests from full names only ("global.needs_n", 7 edits from "needs_m"),
-  // where `flowline run needs_m` suggests from short names and says "did you mean
-  // 'needs_n'". Actual: "line 7: no action, subflow or flow named 'needs_m'".
-  EXPECT_NE(ErrorMessage(results["typo-short"]).find("did you mean"), std::string::npos)
+  // A bare name is matched against bare names, as `flowline run` does.
+  EXPECT_NE(ErrorMessage(results["typo-short"]).find("did you mean 'needs_n'"), std::string::npos)
       << ErrorMessage(results["typo-short"]);
   EXPECT_NE(ErrorMessage(results["no-n"]).find("needs input 'n'"), std::string::npos);
   EXPECT_NE(ErrorMessage(results["n-text"]).find("integer"), std::string::npos);

@@ -1,0 +1,265 @@
+#include "runtime/batch/batch_runner.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "dsl/suggest.h"
+#include "runtime/engine.h"
+#include "runtime/value_types.h"
+
+namespace flowline {
+
+namespace {
+
+constexpr double kHistogramMinMs = 0.01;
+constexpr double kHistogramGrowth = 1.02;
+
+const std::vector<ParamSpec>* declared_inputs(const Definition& d) {
+  if (d.kind == Kind::Action) return &static_cast<const Action&>(d).inputs;
+  if (d.kind == Kind::Subflow) return &static_cast<const Subflow&>(d).inputs;
+  return nullptr;
+}
+
+// What a finished run leaves for its result line (the step records stay behind).
+struct Finished {
+  std::string id;
+  bool completed = false;
+  Value outputs;
+  RunError error;
+  std::string context_id;
+  double duration_ms = 0;
+};
+
+// A job that could not start: the reason, for its error line.
+struct Refusal {
+  std::string code;
+  std::string message;
+};
+
+}  // namespace
+
+void DurationHistogram::add(double ms) {
+  ++count_;
+  if (ms > max_) max_ = ms;
+  size_t index = 0;
+  if (ms > kHistogramMinMs)
+    index = static_cast<size_t>(std::log(ms / kHistogramMinMs) / std::log(kHistogramGrowth)) + 1;
+  buckets_[std::min(index, kBuckets - 1)]++;
+}
+
+double DurationHistogram::percentile(double p) const {
+  if (count_ == 0) return 0;
+  uint64_t rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
+  if (rank == 0) rank = 1;
+  uint64_t seen = 0;
+  for (size_t i = 0; i < kBuckets; ++i) {
+    seen += buckets_[i];
+    if (seen >= rank) {
+      double upper = i == 0 ? kHistogramMinMs : kHistogramMinMs * std::pow(kHistogramGrowth, i);
+      return std::min(upper, max_);
+    }
+  }
+  return max_;
+}
+
+std::string batch_result_line(const std::string& id, bool completed, const Value& outputs,
+                              const std::string& error_code, const std::string& error_message,
+                              const std::string& error_step, const std::string& context_id,
+                              double duration_ms, uint64_t line) {
+  std::string out = "{\"id\":" + Value(id).to_json();
+  if (completed) {
+    out += ",\"status\":\"completed\",\"outputs\":" + outputs.to_json();
+  } else {
+    out += ",\"status\":\"error\",\"error\":{\"code\":" + Value(error_code).to_json() +
+           ",\"message\":" + Value(error_message).to_json() + ",\"step\":" +
+           (error_step.empty() ? std::string("null") : Value(error_step).to_json()) + "}";
+  }
+  out += ",\"context_id\":" + (context_id.empty() ? std::string("null") : Value(context_id).to_json());
+  out += fmt::format(",\"duration_ms\":{:.3f}", duration_ms);
+  if (line > 0) out += fmt::format(",\"line\":{}", line);
+  out += "}";
+  return out;
+}
+
+BatchRunner::BatchRunner(Engine& engine, const DefinitionSet& set, BatchOptions options)
+    : engine_(engine), set_(set), options_(std::move(options)) {
+  if (options_.concurrency == 0) options_.concurrency = 1;
+}
+
+Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
+                                      const std::function<bool()>& stop,
+                                      const std::function<void(const BatchProgress&)>& progress,
+                                      std::chrono::milliseconds progress_every) {
+  using Clock = std::chrono::steady_clock;
+  const auto began = Clock::now();
+  BatchSummary summary;
+  BatchProgress& counts = summary.counts;
+  DurationHistogram durations;
+  Status io;  // the first failure to write a result; then no new job starts
+
+  std::mutex mutex;
+  std::condition_variable finished_cv;
+  std::deque<Finished> finished;
+
+  auto record_error = [&](const std::string& code) {
+    ++counts.failed;
+    summary.errors_by_code[code]++;
+  };
+  auto write = [&](const std::string& line) {
+    if (!io.ok()) return;
+    io = log.append(line);
+  };
+
+  // Checks a job against the definitions; on success fills `request`.
+  std::vector<std::string> full_names, short_names;  // for "did you mean", made on first need
+  auto prepare = [&](BatchJob& job, RunRequest& request) -> std::optional<Refusal> {
+    const Definition* target = set_.find_runnable(job.run);
+    if (target == nullptr) {
+      // Suggest in the form the job used: "scope.name" or the bare name.
+      bool qualified = job.run.find('.') != std::string::npos;
+      std::vector<std::string>& names = qualified ? full_names : short_names;
+      if (names.empty())
+        for (const auto& d : set_.all())
+          if (d->kind == Kind::Action || d->kind == Kind::Subflow || d->kind == Kind::Flow)
+            names.push_back(qualified ? d->full_name : d->name);
+      return Refusal{"unknown_target", fmt::format("line {}: no action, subflow or flow named '{}'{}",
+                                                   job.line, job.run, did_you_mean(job.run, names))};
+    }
+    static const std::vector<ParamSpec> kNone;
+    const std::vector<ParamSpec>* specs = declared_inputs(*target);
+    if (!specs) specs = &kNone;
+    std::string owner = fmt::format("'{}'", target->full_name);
+    Value inputs = std::move(job.inputs);
+    if (job.text_inputs) {
+      ValueObject typed;
+      for (const auto& [name, text] : inputs.as_object()) {
+        auto value = parse_typed_input(*specs, name, text.as_string(), owner);
+        if (!value.ok())
+          return Refusal{value.status().code(), fmt::format("line {}: {}", job.line, value.status().message())};
+        typed.insert_or_assign(name, std::move(value).value());
+      }
+      inputs = Value(std::move(typed));
+    }
+    auto checked = check_inputs(*specs, inputs, owner);
+    if (!checked.ok())
+      return Refusal{checked.status().code(), fmt::format("line {}: {}", job.line, checked.status().message())};
+    request.target = target->full_name;
+    request.user = job.user ? job.user : std::optional<std::string>(options_.default_user);
+    if (request.user && request.user->empty()) request.user = std::nullopt;
+    request.inputs = std::move(checked).value();
+    request.timeout = options_.job_timeout;
+    request.source = RunSource::Batch;
+    return std::nullopt;
+  };
+
+  bool reader_done = false;
+  auto last_progress = Clock::now();
+  auto report = [&](bool force) {
+    if (!progress) return;
+    auto now = Clock::now();
+    if (!force && now - last_progress < progress_every) return;
+    last_progress = now;
+    counts.elapsed_s = std::chrono::duration<double>(now - began).count();
+    progress(counts);
+  };
+
+  for (;;) {
+    // Fill the free slots.
+    while (!reader_done && counts.in_flight < options_.concurrency && !stop() && io.ok() &&
+           !(options_.max_failures > 0 && counts.failed >= options_.max_failures)) {
+      auto next = reader.next();
+      if (!next.ok()) {
+        summary.reader_failed = true;
+        summary.reader_error = next.status().message();
+        reader_done = true;
+        break;
+      }
+      if (!next->has_value()) {
+        reader_done = true;
+        break;
+      }
+      JobOrBadLine& item = **next;
+      if (auto* bad = std::get_if<BadLine>(&item)) {
+        if (log.done(bad->id)) {
+          ++counts.skipped;
+          continue;
+        }
+        write(batch_result_line(bad->id, false, Value(), bad->code,
+                                fmt::format("line {}: {}", bad->line, bad->message), "", "", 0, bad->line));
+        record_error(bad->code);
+        continue;
+      }
+      BatchJob& job = std::get<BatchJob>(item);
+      if (log.done(job.id)) {
+        ++counts.skipped;
+        continue;
+      }
+      RunRequest request;
+      if (auto refusal = prepare(job, request)) {
+        write(batch_result_line(job.id, false, Value(), refusal->code, refusal->message, "", "", 0,
+                                job.line));
+        record_error(refusal->code);
+        continue;
+      }
+      auto handle = start_run(engine_, std::move(request));
+      ++counts.in_flight;
+      handle->on_finish([&, id = job.id](const RunResult& result) {
+        Finished done;
+        done.id = id;
+        done.completed = result.state == RunState::Completed;
+        done.outputs = result.outputs;
+        if (result.error) done.error = *result.error;
+        else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
+        done.context_id = result.context_id;
+        done.duration_ms = result.duration_ms;
+        {
+          std::lock_guard lock(mutex);
+          finished.push_back(std::move(done));
+        }
+        finished_cv.notify_one();
+      });
+    }
+    if (summary.max_failures_reached == false && options_.max_failures > 0 &&
+        counts.failed >= options_.max_failures)
+      summary.max_failures_reached = true;
+    if (counts.in_flight == 0 &&
+        (reader_done || stop() || !io.ok() || summary.max_failures_reached))
+      break;
+
+    // Collect what finished; wake at least every 100 ms for `stop` and progress.
+    std::deque<Finished> batch;
+    {
+      std::unique_lock lock(mutex);
+      finished_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return !finished.empty(); });
+      batch.swap(finished);
+    }
+    for (Finished& done : batch) {
+      --counts.in_flight;
+      durations.add(done.duration_ms);
+      if (done.completed) {
+        ++counts.completed;
+        write(batch_result_line(done.id, true, done.outputs, "", "", "", done.context_id,
+                                done.duration_ms, 0));
+      } else {
+        record_error(done.error.code);
+        write(batch_result_line(done.id, false, Value(), done.error.code, done.error.message,
+                                done.error.step, done.context_id, done.duration_ms, 0));
+      }
+    }
+    report(false);
+  }
+  summary.interrupted = stop();
+  summary.p50_ms = durations.percentile(50);
+  summary.p95_ms = durations.percentile(95);
+  summary.max_ms = durations.max();
+  counts.elapsed_s = std::chrono::duration<double>(Clock::now() - began).count();
+  if (progress) progress(counts);
+  if (!io.ok()) return io;
+  return summary;
+}
+
+}  // namespace flowline
