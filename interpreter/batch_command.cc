@@ -111,6 +111,25 @@ class ProgressDisplay {
   std::chrono::steady_clock::time_point last_plain_ = std::chrono::steady_clock::now();
 };
 
+// Results to standard output (--out -, or jobs from standard input): each line
+// written whole and flushed; nothing to resume from.
+class StdoutResultLog : public ResultLog {
+ public:
+  const ResumeState& resumed() const override { return none_; }
+  bool done(std::string_view) const override { return false; }
+  Status append(std::string_view json) override {
+    std::string line(json);
+    line += '\n';
+    if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size() || std::fflush(stdout) != 0)
+      return Status("batch_io", "cannot write results to standard output");
+    return Status();
+  }
+  Status close() override { return Status(); }
+
+ private:
+  ResumeState none_;
+};
+
 void print_summary(const BatchSummary& s, const std::string& out) {
   const BatchProgress& c = s.counts;
   uint64_t ran = c.completed + c.failed;
@@ -124,7 +143,7 @@ void print_summary(const BatchSummary& s, const std::string& out) {
     for (const auto& [code, count] : s.errors_by_code) text += fmt::format(" {} {},", code, count);
     text.back() = '\n';
   }
-  if (ran > 0)
+  if (s.max_ms > 0)
     text += fmt::format("  duration: p50 {:.1f} ms, p95 {:.1f} ms, max {:.1f} ms\n", s.p50_ms, s.p95_ms,
                         s.max_ms);
   if (s.interrupted)
@@ -171,8 +190,9 @@ int batch_command(const BatchCommandOptions& options) {
     std::cerr << "flowline batch: " << reader.status().message() << "\n";
     return kExitUsage;
   }
-  auto log = ResultLog::open(out == "-" ? "/dev/stdout" : out, options.resume || options.retry_failed,
-                             options.retry_failed);
+  Result<std::unique_ptr<ResultLog>> log =
+      out == "-" ? Result<std::unique_ptr<ResultLog>>(std::make_unique<StdoutResultLog>())
+                 : ResultLog::open(out, options.resume || options.retry_failed, options.retry_failed);
   if (!log.ok()) {
     std::cerr << "flowline batch: " << log.status().message() << "\n";
     return log.status().code() == "results_exist" ? kExitUsage : kExitFailed;
@@ -186,6 +206,9 @@ int batch_command(const BatchCommandOptions& options) {
   engine_options.keep_records = options.records;
   // Without records nobody reads the per-step bookkeeping of set/if/loop steps.
   engine_options.record_simple_steps = options.records;
+  engine_options.record_steps = options.records;
+  // Runs of one user share a token read for a second instead of each reading the vault.
+  engine_options.refresh.token_cache_ttl = std::chrono::milliseconds(1000);
   auto engine = make_engine(std::move(*set), std::move(engine_options));
   if (!engine.ok()) {
     std::cerr << fmt::format("flowline batch: {} [{}]\n", engine.status().message(),
@@ -200,7 +223,9 @@ int batch_command(const BatchCommandOptions& options) {
   BatchRunner runner(**engine, engine_definitions(**engine), batch);
 
   bool tty = isatty(STDERR_FILENO);
-  ProgressDisplay display(tty, tty ? count_lines(options.jobs) - (*format == JobFormat::Csv ? 1 : 0) : 0);
+  uint64_t lines = tty ? count_lines(options.jobs) : 0;
+  uint64_t header = *format == JobFormat::Csv && lines > 0 ? 1 : 0;
+  ProgressDisplay display(tty, lines - header);
   InterruptGuard interrupt;
   bool told = false;
   auto stop = [&] {

@@ -95,10 +95,13 @@ std::string new_context_id() {
   randombytes_buf(bytes, sizeof bytes);
   bytes[6] = (bytes[6] & 0x0f) | 0x40;  // UUID version 4
   bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
+  hex.reserve(36);
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) hex += '-';
-    hex += fmt::format("{:02x}", bytes[i]);
+    hex += kHex[bytes[i] >> 4];
+    hex += kHex[bytes[i] & 0x0f];
   }
   return hex;
 }
@@ -253,6 +256,7 @@ class EngineImpl : public Engine {
     services_.connections = &resolver_;
     services_.limits = options_.limits;
     services_.record_simple_steps = options_.record_simple_steps;
+    services_.record_steps = options_.record_steps;
     services_.now = now;
     thread_ = std::thread([this] { loop_.run_until([this] { return stopping_ && runs_.empty(); }); });
     return Status();
@@ -270,11 +274,12 @@ class EngineImpl : public Engine {
   std::shared_ptr<RunHandle> start(RunRequest request) {
     auto handle = std::make_shared<RunHandle>(request.context_id.empty() ? new_context_id()
                                                                           : request.context_id);
-    {
+    bool remember = request.remember;
+    if (remember) {
       std::lock_guard lock(registry_mutex);
       registry()[handle->context_id()] = handle;
     }
-    loop_.post([this, handle, request = std::move(request)]() mutable {
+    loop_.post([this, handle, remember, request = std::move(request)]() mutable {
       auto execution = std::make_unique<RunExecution>(set_, services_, std::move(request),
                                                       handle->context_id());
       RunExecution* raw = execution.get();
@@ -284,10 +289,10 @@ class EngineImpl : public Engine {
           if (runs_.count(id)) raw->cancel();
         });
       });
-      spawn<RunResult>(raw->run(), [this, handle](RunResult result) {
+      spawn<RunResult>(raw->run(), [this, handle, remember](RunResult result) {
         if (records_) records_->save(result);  // a failed save never fails the run
         handle->finish(std::move(result));
-        keep_finished(handle);
+        if (remember) keep_finished(handle);
         // Free the execution after its coroutine frame is gone.
         loop_.post([this, id = handle->context_id()] { runs_.erase(id); });
       });

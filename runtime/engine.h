@@ -60,6 +60,9 @@ struct EngineOptions {
   RefreshPolicy refresh;
   bool keep_records = true;
   bool record_simple_steps = true;
+  // Step records at all (RunResult::steps): for execution records and traces.
+  // Off (a batch without --records): no per-step bookkeeping.
+  bool record_steps = true;
   // Test seams; empty: the real ones (CurlTransport, the SQLite vault in home).
   std::function<std::unique_ptr<HttpTransport>(EventLoop&)> transport_factory;
   std::shared_ptr<TokenVault> vault;

@@ -36,6 +36,10 @@ struct RunRequest {
   // through FlowAPI) one more than the step's, so that runs starting runs
   // meet the same call_depth_limit as nested subflow calls.
   int depth = 0;
+  // Whether FlowAPI can find the run by its context id (getStatus, getOutputs,
+  // cancel) while it runs and among the newest finished ones. A batch, which
+  // keeps its own results, turns this off.
+  bool remember = true;
 };
 
 struct RunError {

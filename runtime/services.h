@@ -82,6 +82,7 @@ struct RuntimeServices {
   const ConnectionResolver* connections = nullptr;
   RunLimits limits;
   bool record_simple_steps = true;  // records for set/if/loops too (off in benchmarks)
+  bool record_steps = true;         // step records at all (off: a batch without records)
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };

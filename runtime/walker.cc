@@ -554,7 +554,7 @@ std::string RunExecution::step_path(const Frame& frame, const Step& step) const 
 size_t RunExecution::begin_record(const Frame& frame, const Step& step) {
   bool simple = step.kind() != StepKind::Rest && step.kind() != StepKind::Call &&
                 step.kind() != StepKind::Script;
-  if (simple && !services_.record_simple_steps) return SIZE_MAX;
+  if (!services_.record_steps || (simple && !services_.record_simple_steps)) return SIZE_MAX;
   StepRecord record;
   record.path = step_path(frame, step);
   record.id = step.id;

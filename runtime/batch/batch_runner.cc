@@ -153,6 +153,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     request.inputs = std::move(checked).value();
     request.timeout = options_.job_timeout;
     request.source = RunSource::Batch;
+    request.remember = false;  // the results file is the batch's record
     return std::nullopt;
   };
 
@@ -168,8 +169,11 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
   };
 
   for (;;) {
+    // Asked once a round, so that a stop is noticed (and acknowledged) even
+    // while every slot is busy.
+    const bool stopping = stop();
     // Fill the free slots.
-    while (!reader_done && counts.in_flight < options_.concurrency && !stop() && io.ok() &&
+    while (!reader_done && counts.in_flight < options_.concurrency && !stopping && io.ok() &&
            !(options_.max_failures > 0 && counts.failed >= options_.max_failures)) {
       auto next = reader.next();
       if (!next.ok()) {
@@ -216,18 +220,21 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
         else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
         done.context_id = result.context_id;
         done.duration_ms = result.duration_ms;
+        bool was_empty;
         {
           std::lock_guard lock(mutex);
+          was_empty = finished.empty();
           finished.push_back(std::move(done));
         }
-        finished_cv.notify_one();
+        // A non-empty queue has woken the batch thread already.
+        if (was_empty) finished_cv.notify_one();
       });
     }
     if (summary.max_failures_reached == false && options_.max_failures > 0 &&
         counts.failed >= options_.max_failures)
       summary.max_failures_reached = true;
     if (counts.in_flight == 0 &&
-        (reader_done || stop() || !io.ok() || summary.max_failures_reached))
+        (reader_done || stopping || !io.ok() || summary.max_failures_reached))
       break;
 
     // Collect what finished; wake at least every 100 ms for `stop` and progress.

@@ -79,13 +79,24 @@ Status VaultTokenBroker::needs_login(const ResolvedConnection& binding, const st
 
 Task<Result<AccessToken>> VaultTokenBroker::token_for(const ResolvedConnection& binding,
                                                       const std::string& user) {
-  auto stored = vault_.get(binding.credential->full_name, user);
-  if (!stored.ok()) co_return stored.status();
-  if (!stored->has_value()) {
-    if (is_client_credentials(binding)) co_return co_await refresh(binding, user, std::nullopt);
-    co_return missing(binding, user);
+  std::string key = binding.credential->full_name + '\0' + user;
+  auto cached = cache_.find(key);
+  auto now_steady = std::chrono::steady_clock::now();
+  StoredToken token;
+  if (policy_.token_cache_ttl.count() > 0 && cached != cache_.end() &&
+      now_steady - cached->second.read_at < policy_.token_cache_ttl) {
+    token = cached->second.token;
+  } else {
+    auto stored = vault_.get(binding.credential->full_name, user);
+    if (!stored.ok()) co_return stored.status();
+    if (!stored->has_value()) {
+      cache_.erase(key);
+      if (is_client_credentials(binding)) co_return co_await refresh(binding, user, std::nullopt);
+      co_return missing(binding, user);
+    }
+    token = std::move(**stored);
+    if (policy_.token_cache_ttl.count() > 0) cache_[key] = CachedToken{token, now_steady};
   }
-  const StoredToken& token = **stored;
   if (token.state == TokenState::NeedsLogin)
     co_return needs_login(binding, user, "was refused by the provider");
   if (!needs_refresh(token, now_(), policy_.max_skew))
@@ -116,6 +127,7 @@ Task<Result<AccessToken>> VaultTokenBroker::refresh(const ResolvedConnection& bi
   }
   auto flight = std::make_shared<Flight>();
   flights_.emplace(key, flight);
+  cache_.erase(key);  // read the vault again once the refresh is done
   Result<AccessToken> result = co_await refresh_under_lease(binding, user, rejected_version);
   flight->result = result;
   flights_.erase(key);

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "runtime/oauth/oauth_client.h"
 #include "runtime/services.h"
@@ -25,6 +26,12 @@ struct RefreshPolicy {
   std::chrono::milliseconds lease_poll{50};     // how often a waiting process re-reads the vault
   int transient_attempts = 4;                   // network errors / 5xx at the token endpoint
   std::chrono::milliseconds transient_backoff{250};
+  // How long a token read from the vault is reused from memory without
+  // reading the row again (0: every request reads the vault). A batch sets
+  // it so a burst of runs does not read and decrypt one row per request;
+  // another process's refresh or revocation shows after at most this long,
+  // and a token the server rejects meanwhile is refreshed as usual.
+  std::chrono::milliseconds token_cache_ttl{0};
 };
 
 class VaultTokenBroker : public TokenBroker {
@@ -66,6 +73,11 @@ class VaultTokenBroker : public TokenBroker {
   RefreshPolicy policy_;
   std::string owner_;  // this broker's lease owner id: pid + random
   std::map<std::string, std::shared_ptr<Flight>> flights_;
+  struct CachedToken {
+    StoredToken token;
+    std::chrono::steady_clock::time_point read_at;
+  };
+  std::unordered_map<std::string, CachedToken> cache_;  // credential '\0' user
   int token_requests_ = 0;
 };
 

@@ -101,6 +101,8 @@ std::chrono::milliseconds backoff(const RetryPolicy& policy, int retry, const Ht
     std::uniform_int_distribution<int64_t> spread(delay.count() / 2, delay.count());
     delay = milliseconds(spread(random));
   }
+  // Whatever the strategy, never sooner than the server asked (Retry-After).
+  if (auto hinted = retry_after(response)) delay = std::max(delay, *hinted);
   return delay;
 }
 
