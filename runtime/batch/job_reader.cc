@@ -7,16 +7,12 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
-#include <rapidjson/stream.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -26,6 +22,7 @@
 
 #include "dsl/utf8.h"
 #include "runtime/eval/evaluator.h"
+#include "runtime/eval/json_document.h"
 
 namespace flowline {
 namespace {
@@ -161,123 +158,6 @@ Result<std::unique_ptr<ChunkedFile>> open_file(const std::string& path) {
 
 // ---- JSONL --------------------------------------------------------------------
 
-// A JSON line to a Value: integers that fit in 64 bits signed stay integers,
-// other numbers become numbers (as parse_json() reads them); the depth is
-// limited as parse_json()'s is (which also keeps RapidJSON's recursion
-// shallow). A key repeated in the job object itself is noted, since "id" or
-// "user" twice would mean different jobs to different readers.
-class JobValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, JobValueBuilder> {
- public:
-  enum class Stop { None, TooDeep, NumberOutOfRange };
-
-  explicit JobValueBuilder(rapidjson::InsituStringStream& stream) : stream_(stream) {}
-
-  bool Null() { return add(Value()); }
-  bool Bool(bool b) { return add(Value(b)); }
-  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
-    std::string_view digits(text, length);
-    Value number;
-    if (!parse_number(digits, &number)) {
-      stop_ = Stop::NumberOutOfRange;
-      stop_offset_ = stream_.Tell();  // the reader works on a copy: still the number's start
-      stop_text_ = digits.substr(0, EvalLimits::kMaxQuotedBytes);
-      return false;
-    }
-    return add(std::move(number));
-  }
-  bool String(const char* text, rapidjson::SizeType length, bool) {
-    return add(Value(std::string(text, length)));
-  }
-  bool Key(const char* text, rapidjson::SizeType length, bool) {
-    Frame& frame = frames_.back();
-    frame.key.assign(text, length);
-    if (frames_.size() == 1 && frame.fields.count(frame.key) != 0 && repeated_key_.empty()) {
-      repeated_key_ = frame.key;
-    }
-    return true;
-  }
-  bool StartObject() { return open(true); }
-  bool StartArray() { return open(false); }
-  bool EndObject(rapidjson::SizeType) { return close(); }
-  bool EndArray(rapidjson::SizeType) { return close(); }
-
-  Value& root() { return root_; }
-  Stop stop() const { return stop_; }
-  size_t stop_offset() const { return stop_offset_; }
-  const std::string& stop_text() const { return stop_text_; }
-  const std::string& repeated_key() const { return repeated_key_; }
-
- private:
-  struct Frame {
-    bool object = false;
-    ValueArray items;
-    ValueObject fields;
-    std::string key;
-  };
-
-  // JSON number text (already checked by RapidJSON) to an integer when it
-  // has no fraction or exponent and fits in int64, else a double; false
-  // when it overflows a double (underflow reads as zero).
-  static bool parse_number(std::string_view text, Value* out) {
-    const char* begin = text.data();
-    const char* end = begin + text.size();
-    if (text.find_first_of(".eE") == std::string_view::npos) {
-      int64_t i;
-      auto [ptr, ec] = std::from_chars(begin, end, i);
-      if (ec == std::errc() && ptr == end) {
-        *out = Value(i);
-        return true;
-      }
-    }
-    double d;
-    auto [ptr, ec] = std::from_chars(begin, end, d);
-    if (ec == std::errc::result_out_of_range) {
-      size_t e = text.find_first_of("eE");
-      bool underflow = e != std::string_view::npos && e + 1 < text.size() && text[e + 1] == '-';
-      if (!underflow) return false;
-      d = text.front() == '-' ? -0.0 : 0.0;
-    }
-    *out = Value(d);
-    return true;
-  }
-
-  bool add(Value value) {
-    if (frames_.empty()) {
-      root_ = std::move(value);
-    } else if (Frame& frame = frames_.back(); frame.object) {
-      frame.fields.insert_or_assign(std::move(frame.key), std::move(value));
-      frame.key.clear();
-    } else {
-      frame.items.push_back(std::move(value));
-    }
-    return true;
-  }
-
-  bool open(bool object) {
-    if (frames_.size() >= static_cast<size_t>(EvalLimits::kMaxJsonDepth)) {
-      stop_ = Stop::TooDeep;
-      stop_offset_ = stream_.Tell() - 1;  // the '[' or '{' just read
-      return false;
-    }
-    frames_.emplace_back().object = object;
-    return true;
-  }
-
-  bool close() {
-    Frame frame = std::move(frames_.back());
-    frames_.pop_back();
-    return frame.object ? add(Value(std::move(frame.fields))) : add(Value(std::move(frame.items)));
-  }
-
-  rapidjson::InsituStringStream& stream_;
-  std::vector<Frame> frames_;
-  Value root_;
-  Stop stop_ = Stop::None;
-  size_t stop_offset_ = 0;
-  std::string stop_text_;
-  std::string repeated_key_;
-};
-
 // The 1-based column, in code points, of byte `offset` of `line`.
 size_t column_at(std::string_view line, size_t offset) {
   offset = std::min(offset, line.size());
@@ -286,15 +166,6 @@ size_t column_at(std::string_view line, size_t offset) {
     if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80) ++column;
   }
   return column;
-}
-
-// RapidJSON's English reason without its capital and full stop.
-std::string rapidjson_reason(rapidjson::ParseErrorCode code) {
-  std::string reason = rapidjson::GetParseError_En(code);
-  if (!reason.empty() && reason.back() == '.') reason.pop_back();
-  if (!reason.empty())
-    reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-  return reason;
 }
 
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r'; }
@@ -366,52 +237,22 @@ class JsonlJobReader : public JobReader {
           line_id(number), number,
           fmt::format("invalid JSON: NUL character at column {}", column_at(text, nul)));
     }
-    // In situ, strings decode behind the read position, so RapidJSON never
-    // grows its internal stack (its first push does arithmetic on a null
-    // pointer, which UBSan rejects). The copy keeps line_ intact for columns.
-    scratch_.assign(line_);
-    rapidjson::InsituStringStream stream(scratch_.data());
-    JobValueBuilder builder(stream);
-    rapidjson::Reader reader;
-    constexpr unsigned kFlags = rapidjson::kParseInsituFlag |
-                                rapidjson::kParseNumbersAsStringsFlag |
-                                rapidjson::kParseValidateEncodingFlag;
-    rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
-    if (result.IsError()) {
-      std::string reason;
-      size_t offset = result.Offset();
-      switch (builder.stop()) {
-        case JobValueBuilder::Stop::TooDeep:
-          reason = fmt::format("nested deeper than {} levels", EvalLimits::kMaxJsonDepth);
-          offset = builder.stop_offset();
-          break;
-        case JobValueBuilder::Stop::NumberOutOfRange:
-          reason = fmt::format("number {} is out of range", builder.stop_text());
-          offset = builder.stop_offset();
-          break;
-        case JobValueBuilder::Stop::None:
-          if (result.Code() == rapidjson::kParseErrorNumberTooBig) {
-            // RapidJSON refuses some numbers itself (at their first byte):
-            // word it as JobValueBuilder does.
-            size_t end = text.find_first_not_of("+-.eE0123456789", offset);
-            if (end == std::string_view::npos) end = text.size();
-            reason = fmt::format(
-                "number {} is out of range",
-                text.substr(offset, std::min(end - offset, EvalLimits::kMaxQuotedBytes)));
-          } else if (result.Code() == rapidjson::kParseErrorStringEscapeInvalid &&
-                     offset < text.size() && static_cast<unsigned char>(text[offset]) < 0x20) {
-            reason = fmt::format("control character U+{:04X} must be escaped in a string",
-                                 static_cast<unsigned>(text[offset]));
-          } else {
-            reason = rapidjson_reason(result.Code());
-          }
-          break;
+    // The reader parse_json uses: same numbers, same depth limit.
+    auto parsed = parse_json_document(text);
+    if (auto* error = std::get_if<JsonSyntaxError>(&parsed)) {
+      std::string reason = error->reason;
+      if (error->too_deep) {
+        reason = fmt::format("nested deeper than {} levels", EvalLimits::kMaxJsonDepth);
+      } else if (error->unescaped_control) {
+        reason = fmt::format("control character U+{:04X} must be escaped in a string",
+                             static_cast<unsigned>(text[error->offset]));
       }
       return bad_line(
           line_id(number), number,
-          fmt::format("invalid JSON: {} at column {}", reason, column_at(text, offset)));
+          fmt::format("invalid JSON: {} at column {}", reason, column_at(text, error->offset)));
     }
-    return job_from(builder.root(), builder.repeated_key(), number);
+    auto& document = std::get<JsonDocument>(parsed);
+    return job_from(document.value, document.repeated_top_key, number);
   }
 
   // The job a parsed line describes, or what is wrong with it (every
@@ -496,7 +337,6 @@ class JsonlJobReader : public JobReader {
 
   std::unique_ptr<ChunkedFile> file_;
   std::string line_;
-  std::string scratch_;
   uint64_t line_number_ = 0;
   Status failed_;
 };

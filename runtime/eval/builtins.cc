@@ -1,9 +1,6 @@
-// The built-in functions of the pill language (DESIGN.md §2), parse_json's
-// RapidJSON reader, and the replaceable clock of now().
+// The built-in functions of the pill language (DESIGN.md §2), parse_json_value
+// (over json_document.h), and the replaceable clock of now().
 #include <fmt/format.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
-#include <rapidjson/stream.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +14,7 @@
 
 #include "runtime/eval/eval_internal.h"
 #include "runtime/eval/evaluator.h"
+#include "runtime/eval/json_document.h"
 
 namespace flowline {
 namespace pill_eval {
@@ -76,130 +74,10 @@ bool is_json_number(std::string_view text) {
   return i == text.size();
 }
 
-enum class NumberParse { Ok, OutOfRange };
-
-// Parses text that is_json_number accepted: an int64 when it has neither
-// fraction nor exponent and fits, else a double. Underflow reads as zero.
-NumberParse parse_json_number(std::string_view text, Value* out, bool integers) {
-  const char* begin = text.data();
-  const char* end = begin + text.size();
-  if (integers && text.find_first_of(".eE") == std::string_view::npos) {
-    int64_t i;
-    auto [ptr, ec] = std::from_chars(begin, end, i);
-    if (ec == std::errc() && ptr == end) {
-      *out = Value(i);
-      return NumberParse::Ok;
-    }
-  }
-  double d;
-  auto [ptr, ec] = std::from_chars(begin, end, d);
-  if (ec == std::errc::result_out_of_range) {
-    size_t e = text.find_first_of("eE");
-    bool underflow = e != std::string_view::npos && e + 1 < text.size() && text[e + 1] == '-';
-    if (!underflow) return NumberParse::OutOfRange;
-    d = text.front() == '-' ? -0.0 : 0.0;
-  }
-  *out = Value(d);
-  return NumberParse::Ok;
-}
-
 // ---- parse_json ---------------------------------------------------------------
-
-// Builds a Value from RapidJSON's events; stops at the depth limit or a
-// number out of range.
-class ValueBuilder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, ValueBuilder> {
- public:
-  enum class Stop { None, TooDeep, NumberOutOfRange };
-
-  explicit ValueBuilder(rapidjson::InsituStringStream& stream) : stream_(stream) {}
-
-  bool Null() { return add(Value()); }
-  bool Bool(bool b) { return add(Value(b)); }
-  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
-    Value number;
-    std::string_view digits(text, length);
-    if (parse_json_number(digits, &number, true) == NumberParse::OutOfRange) {
-      stop_ = Stop::NumberOutOfRange;
-      stop_offset_ = stream_.Tell();
-      stop_text_ = digits;
-      return false;
-    }
-    return add(std::move(number));
-  }
-  bool String(const char* text, rapidjson::SizeType length, bool) {
-    return add(Value(std::string(text, length)));
-  }
-  bool Key(const char* text, rapidjson::SizeType length, bool) {
-    frames_.back().key.assign(text, length);
-    return true;
-  }
-  bool StartObject() { return open(true); }
-  bool StartArray() { return open(false); }
-  bool EndObject(rapidjson::SizeType) { return close(); }
-  bool EndArray(rapidjson::SizeType) { return close(); }
-
-  Value& root() { return root_; }
-  Stop stop() const { return stop_; }
-  size_t stop_offset() const { return stop_offset_; }
-  const std::string& stop_text() const { return stop_text_; }
-
- private:
-  struct Frame {
-    bool object = false;
-    ValueArray items;
-    ValueObject fields;
-    std::string key;
-  };
-
-  bool add(Value value) {
-    if (frames_.empty()) {
-      root_ = std::move(value);
-    } else if (Frame& frame = frames_.back(); frame.object) {
-      frame.fields.insert_or_assign(std::move(frame.key), std::move(value));
-      frame.key.clear();
-    } else {
-      frame.items.push_back(std::move(value));
-    }
-    return true;
-  }
-
-  bool open(bool object) {
-    if (frames_.size() >= static_cast<size_t>(EvalLimits::kMaxJsonDepth)) {
-      stop_ = Stop::TooDeep;
-      stop_offset_ = stream_.Tell() - 1;  // the '[' or '{' just read
-      return false;
-    }
-    frames_.emplace_back().object = object;
-    return true;
-  }
-
-  bool close() {
-    Frame frame = std::move(frames_.back());
-    frames_.pop_back();
-    return frame.object ? add(Value(std::move(frame.fields))) : add(Value(std::move(frame.items)));
-  }
-
-  // Read for offsets only. During a number the reader works on a copy, so
-  // this still stands at the number's first byte.
-  rapidjson::InsituStringStream& stream_;
-  std::vector<Frame> frames_;
-  Value root_;
-  Stop stop_ = Stop::None;
-  size_t stop_offset_ = 0;
-  std::string stop_text_;
-};
 
 Status invalid_json(size_t offset, std::string_view reason) {
   return Status("invalid_json", fmt::format("invalid JSON at offset {}: {}", offset, reason));
-}
-
-// RapidJSON's English message without its capital and full stop, to read as ours.
-std::string rapidjson_reason(rapidjson::ParseErrorCode code) {
-  std::string reason = rapidjson::GetParseError_En(code);
-  if (!reason.empty() && reason.back() == '.') reason.pop_back();
-  if (!reason.empty())
-    reason[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(reason[0])));
-  return reason;
 }
 
 // ---- The functions --------------------------------------------------------------
@@ -520,48 +398,13 @@ bool Evaluation::call(const Expr& expr, Operand& out) {
 }  // namespace pill_eval
 
 Result<Value> parse_json_value(std::string_view text) {
-  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
-                              rapidjson::kParseValidateEncodingFlag;
-  // In situ, strings decode behind the read position, so the reader never
-  // grows its internal stack (RapidJSON 1.1 does arithmetic on a null pointer
-  // at its first push, which UBSan rejects); numbers come as text, parsed
-  // exactly by from_chars.
-  std::string buffer(text);
-  rapidjson::InsituStringStream stream(buffer.data());
-  pill_eval::ValueBuilder builder(stream);
-  rapidjson::Reader reader;
-  rapidjson::ParseResult result = reader.Parse<kFlags>(stream, builder);
-  if (result.IsError()) {
-    switch (builder.stop()) {
-      case pill_eval::ValueBuilder::Stop::TooDeep:
-        return Status("invalid_json",
-                      fmt::format("JSON nests deeper than {} levels at offset {}",
-                                  EvalLimits::kMaxJsonDepth, builder.stop_offset()));
-      case pill_eval::ValueBuilder::Stop::NumberOutOfRange:
-        return pill_eval::invalid_json(
-            builder.stop_offset(),
-            fmt::format("number {} is out of range",
-                        builder.stop_text().substr(0, EvalLimits::kMaxQuotedBytes)));
-      case pill_eval::ValueBuilder::Stop::None:
-        if (result.Code() == rapidjson::kParseErrorNumberTooBig) {
-          // RapidJSON refuses some numbers itself: word it as ValueBuilder does.
-          size_t end = result.Offset();
-          while (end < text.size() &&
-                 std::string_view("+-.eE0123456789").find(text[end]) != std::string_view::npos)
-            ++end;
-          return pill_eval::invalid_json(
-              result.Offset(),
-              fmt::format("number {} is out of range",
-                          text.substr(result.Offset(), std::min(end - result.Offset(),
-                                                                EvalLimits::kMaxQuotedBytes))));
-        }
-        return pill_eval::invalid_json(result.Offset(), pill_eval::rapidjson_reason(result.Code()));
-    }
-  }
-  // The reader stops at a NUL byte as at the end of the text.
-  if (stream.Tell() < text.size())
-    return pill_eval::invalid_json(stream.Tell(), "unexpected NUL character");
-  return std::move(builder.root());
+  auto parsed = parse_json_document(text);
+  if (auto* document = std::get_if<JsonDocument>(&parsed)) return std::move(document->value);
+  const JsonSyntaxError& error = std::get<JsonSyntaxError>(parsed);
+  if (error.too_deep)
+    return Status("invalid_json", fmt::format("JSON nests deeper than {} levels at offset {}",
+                                              EvalLimits::kMaxJsonDepth, error.offset));
+  return pill_eval::invalid_json(error.offset, error.reason);
 }
 
 void set_eval_clock_for_testing(EvalClock clock) {
