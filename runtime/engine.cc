@@ -1,15 +1,20 @@
 #include "runtime/engine.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sodium.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cassert>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <thread>
+#include <unordered_map>
 
 #include "dsl/decoder.h"
 #include "dsl/diagnostic_render.h"
@@ -90,9 +95,32 @@ void RunHandle::finish(RunResult result) {
 }
 
 std::string new_context_id() {
-  if (sodium_init() < 0) std::abort();
+  // Random bytes are drawn 4 KiB at a time per thread (256 ids per system
+  // call): a batch makes an id per job.
+  // A forked child draws afresh: it must not repeat its parent's ids.
+  struct Pool {
+    unsigned char bytes[4096];
+    size_t used = sizeof bytes;
+    unsigned generation = 0;
+  };
+  static std::atomic<unsigned> generation{1};
+  static const bool ready = [] {
+    if (sodium_init() < 0) std::abort();
+    pthread_atfork(nullptr, nullptr, [] { generation.fetch_add(1); });
+    return true;
+  }();
+  (void)ready;
+  thread_local Pool pool;
+  const unsigned now = generation.load(std::memory_order_relaxed);
+  if (pool.used == sizeof pool.bytes || pool.generation != now) {
+    randombytes_buf(pool.bytes, sizeof pool.bytes);
+    pool.used = 0;
+    pool.generation = now;
+  }
   unsigned char bytes[16];
-  randombytes_buf(bytes, sizeof bytes);
+  std::memcpy(bytes, pool.bytes + pool.used, sizeof bytes);
+  sodium_memzero(pool.bytes + pool.used, sizeof bytes);  // an id is drawn once
+  pool.used += sizeof bytes;
   bytes[6] = (bytes[6] & 0x0f) | 0x40;  // UUID version 4
   bytes[8] = (bytes[8] & 0x3f) | 0x80;  // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";
@@ -266,7 +294,7 @@ class EngineImpl : public Engine {
     // Cancel what is still running and let it unwind on the loop.
     loop_.post([this] {
       stopping_ = true;
-      for (auto& [id, run] : runs_) run.execution->cancel();
+      for (auto& [serial, execution] : runs_) execution->cancel();
     });
     if (thread_.joinable()) thread_.join();
   }
@@ -274,31 +302,48 @@ class EngineImpl : public Engine {
   std::shared_ptr<RunHandle> start(RunRequest request) {
     auto handle = std::make_shared<RunHandle>(request.context_id.empty() ? new_context_id()
                                                                           : request.context_id);
+    request.context_id = handle->context_id();
     bool remember = request.remember;
     if (remember) {
       std::lock_guard lock(registry_mutex);
       registry()[handle->context_id()] = handle;
     }
     loop_.post([this, handle, remember, request = std::move(request)]() mutable {
-      auto execution = std::make_unique<RunExecution>(set_, services_, std::move(request),
-                                                      handle->context_id());
-      RunExecution* raw = execution.get();
-      runs_.emplace(handle->context_id(), Active{std::move(execution), handle});
-      handle->set_cancel([this, raw, id = handle->context_id()] {
-        loop_.post([this, raw, id] {
-          if (runs_.count(id)) raw->cancel();
-        });
-      });
-      spawn<RunResult>(raw->run(), [this, handle, remember](RunResult result) {
-        if (records_) records_->save(result);  // a failed save never fails the run
+      launch(std::move(request), handle, [handle, remember](RunResult result) {
         handle->finish(std::move(result));
         if (remember) keep_finished(handle);
-        // Free the execution after its coroutine frame is gone.
-        loop_.post([this, id = handle->context_id()] { runs_.erase(id); });
       });
     });
     return handle;
   }
+
+  // Starts a run on the loop thread; `done` gets its result there. `handle`
+  // (may be null) learns how to cancel it.
+  void launch(RunRequest request, const std::shared_ptr<RunHandle>& handle,
+              std::function<void(RunResult)> done) {
+    assert(loop_.in_loop_thread());
+    if (request.context_id.empty()) request.context_id = new_context_id();
+    const uint64_t serial = next_serial_++;
+    std::string context_id = request.context_id;
+    auto execution =
+        std::make_unique<RunExecution>(set_, services_, std::move(request), std::move(context_id));
+    RunExecution* raw = execution.get();
+    runs_.emplace(serial, std::move(execution));
+    if (handle)
+      handle->set_cancel([this, raw, serial] {
+        loop_.post([this, raw, serial] {
+          if (runs_.count(serial)) raw->cancel();
+        });
+      });
+    spawn<RunResult>(raw->run(), [this, serial, done = std::move(done)](RunResult result) {
+      if (records_) records_->save(result);  // a failed save never fails the run
+      done(std::move(result));
+      // Free the execution after its coroutine frame is gone.
+      loop_.post([this, serial] { runs_.erase(serial); });
+    });
+  }
+
+  void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
 
   const DefinitionSet& definitions() const { return set_; }
   TokenVault& vault() { return *vault_; }
@@ -316,11 +361,6 @@ class EngineImpl : public Engine {
     return start(std::move(request));
   }
 
-  struct Active {
-    std::unique_ptr<RunExecution> execution;
-    std::shared_ptr<RunHandle> handle;
-  };
-
   DefinitionSet set_;
   EngineOptions options_;
   ConnectionResolver resolver_;
@@ -333,7 +373,8 @@ class EngineImpl : public Engine {
   std::unique_ptr<VaultTokenBroker> broker_;
   std::unique_ptr<ScriptRunner> scripts_;  // before the loop thread ends, after the loop exists
   RuntimeServices services_;
-  std::map<std::string, Active> runs_;  // loop thread only
+  std::unordered_map<uint64_t, std::unique_ptr<RunExecution>> runs_;  // loop thread only
+  uint64_t next_serial_ = 1;                                          // loop thread only
   bool stopping_ = false;               // loop thread only
   std::thread thread_;
 };
@@ -349,6 +390,14 @@ Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions opt
 
 std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request) {
   return static_cast<EngineImpl&>(engine).start(std::move(request));
+}
+
+void launch_on_loop(Engine& engine, RunRequest request, std::function<void(RunResult)> done) {
+  static_cast<EngineImpl&>(engine).launch(std::move(request), nullptr, std::move(done));
+}
+
+void post_to_loop(Engine& engine, std::function<void()> fn) {
+  static_cast<EngineImpl&>(engine).post(std::move(fn));
 }
 
 TokenVault& engine_vault(Engine& engine) { return static_cast<EngineImpl&>(engine).vault(); }

@@ -76,6 +76,15 @@ Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions opt
 
 // The engine's run entry point for the CLI and tests (FlowAPI uses it too).
 std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request);
+// Starts a run from the engine's loop thread (inside a function given to
+// post_to_loop, or a `done` of launch_on_loop) and calls `done` there, on
+// the loop, with its result. No RunHandle, no registry entry and no thread
+// hand-off: for callers that keep many runs going from the loop itself (the
+// batch runner). `done` must not block. The run may end, and `done` be
+// called, before launch_on_loop returns (a run without waiting steps).
+void launch_on_loop(Engine& engine, RunRequest request, std::function<void(RunResult)> done);
+// Queues `fn` to run on the engine's loop thread. Thread-safe.
+void post_to_loop(Engine& engine, std::function<void()> fn);
 // A run started in this process and still remembered (the newest 1,024
 // finished ones, and every one in progress), or nullptr. Thread-safe.
 std::shared_ptr<RunHandle> lookup_run(const std::string& context_id);

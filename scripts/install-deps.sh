@@ -8,7 +8,7 @@ packages=(
   clang libclang-rt-dev llvm clang-format
   libyaml-cpp-dev rapidjson-dev libcurl4-openssl-dev libfmt-dev
   libsqlite3-dev sqlite3 libsodium-dev libpq-dev duktape-dev
-  libcli11-dev libcpp-httplib-dev libssl-dev
+  libcli11-dev libcpp-httplib-dev libssl-dev libmimalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev libvalijson-dev
   nginx  # the local keep-alive server of bench/batch_bench.sh (nginx-light is nginx plus a module)
 )

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
+#include <vector>
 
 #include "dsl/suggest.h"
 #include "runtime/engine.h"
@@ -90,6 +92,136 @@ BatchRunner::BatchRunner(Engine& engine, const DefinitionSet& set, BatchOptions 
   if (options_.concurrency == 0) options_.concurrency = 1;
 }
 
+namespace {
+
+// A job checked and ready to start.
+struct Ready {
+  std::string id;
+  RunRequest request;
+};
+
+// The hand-over between the batch thread and the engine's loop. The batch
+// thread reads and checks jobs ahead into `ready`; the loop starts them
+// itself, and each run's end starts the next ready one, so a job crosses
+// threads only as part of a queue, not one wake-up each. The batch thread
+// is woken when `finished` turns non-empty and takes everything in it.
+class Pipeline : public std::enable_shared_from_this<Pipeline> {
+ public:
+  Pipeline(Engine& engine, size_t concurrency, uint64_t max_failures)
+      : engine_(engine), concurrency_(concurrency), max_failures_(max_failures) {}
+
+  // Batch thread: hands jobs over; starts them on the loop if slots are free.
+  void push(std::vector<Ready>& jobs) {
+    if (jobs.empty()) return;
+    bool post;
+    {
+      std::lock_guard lock(mutex_);
+      for (Ready& job : jobs) ready_.push_back(std::move(job));
+      post = !pump_posted_ && running_ < concurrency_ && !closed_;
+      pump_posted_ |= post;
+    }
+    jobs.clear();
+    if (post) post_to_loop(engine_, [self = shared_from_this()] { self->pump(); });
+  }
+
+  // Batch thread: no job starts any more; returns how many were handed over
+  // and will never start.
+  size_t close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    size_t dropped = ready_.size();
+    ready_.clear();
+    return dropped;
+  }
+
+  // Batch thread: counts a failure that never reached the loop (a bad line).
+  void count_failure() {
+    std::lock_guard lock(mutex_);
+    ++failures_;
+  }
+
+  // Batch thread: waits up to `wait` for finished runs and takes them.
+  std::deque<Finished> take(std::chrono::milliseconds wait) {
+    std::deque<Finished> out;
+    std::unique_lock lock(mutex_);
+    finished_cv_.wait_for(lock, wait, [&] { return !finished_.empty(); });
+    out.swap(finished_);
+    return out;
+  }
+
+  size_t running() {
+    std::lock_guard lock(mutex_);
+    return running_;
+  }
+
+ private:
+  // Loop thread: starts ready jobs while slots are free. Runs that end at
+  // once (no waiting step) call back into pump(); the outer call goes on,
+  // so the stack does not grow with the number of jobs.
+  void pump() {
+    if (pumping_) return;
+    pumping_ = true;
+    for (;;) {
+      Ready next;
+      {
+        std::lock_guard lock(mutex_);
+        if (closed_ || running_ >= concurrency_ || ready_.empty() ||
+            (max_failures_ > 0 && failures_ >= max_failures_)) {
+          pump_posted_ = false;
+          break;
+        }
+        next = std::move(ready_.front());
+        ready_.pop_front();
+        ++running_;
+      }
+      launch_on_loop(engine_, std::move(next.request),
+                     [self = shared_from_this(), id = std::move(next.id)](RunResult result) {
+                       self->ended(std::move(id), std::move(result));
+                     });
+    }
+    pumping_ = false;
+  }
+
+  // Loop thread: a run ended.
+  void ended(std::string id, RunResult result) {
+    Finished done;
+    done.id = std::move(id);
+    done.completed = result.state == RunState::Completed;
+    done.outputs = std::move(result.outputs);
+    if (result.error) done.error = std::move(*result.error);
+    else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
+    done.context_id = std::move(result.context_id);
+    done.duration_ms = result.duration_ms;
+    bool wake;
+    {
+      std::lock_guard lock(mutex_);
+      --running_;
+      if (!done.completed) ++failures_;
+      wake = finished_.empty();
+      finished_.push_back(std::move(done));
+    }
+    // A non-empty queue has woken the batch thread already.
+    if (wake) finished_cv_.notify_one();
+    pump();
+  }
+
+  Engine& engine_;
+  const size_t concurrency_;
+  const uint64_t max_failures_;
+  bool pumping_ = false;  // loop thread only
+
+  std::mutex mutex_;
+  std::condition_variable finished_cv_;
+  std::deque<Ready> ready_;
+  std::deque<Finished> finished_;
+  size_t running_ = 0;
+  uint64_t failures_ = 0;  // runs that failed, and bad lines
+  bool closed_ = false;
+  bool pump_posted_ = false;
+};
+
+}  // namespace
+
 Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
                                       const std::function<bool()>& stop,
                                       const std::function<void(const BatchProgress&)>& progress,
@@ -101,9 +233,14 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
   DurationHistogram durations;
   Status io;  // the first failure to write a result; then no new job starts
 
-  std::mutex mutex;
-  std::condition_variable finished_cv;
-  std::deque<Finished> finished;
+  auto pipeline =
+      std::make_shared<Pipeline>(engine_, options_.concurrency, options_.max_failures);
+  // Jobs handed to the pipeline whose results are not written yet. Up to
+  // `concurrency` more than run at once wait ready, so the loop never waits
+  // for this thread to start the next job.
+  size_t outstanding = 0;
+  const size_t max_outstanding = 2 * options_.concurrency + 16;
+  bool closed = false;
 
   auto record_error = [&](const std::string& code) {
     ++counts.failed;
@@ -154,6 +291,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     request.timeout = options_.job_timeout;
     request.source = RunSource::Batch;
     request.remember = false;  // the results file is the batch's record
+    request.context_id = new_context_id();  // here, off the loop thread
     return std::nullopt;
   };
 
@@ -165,16 +303,24 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     if (!force && now - last_progress < progress_every) return;
     last_progress = now;
     counts.elapsed_s = std::chrono::duration<double>(now - began).count();
+    counts.in_flight = pipeline->running();
     progress(counts);
   };
 
+  std::vector<Ready> handing;
   for (;;) {
     // Asked once a round, so that a stop is noticed (and acknowledged) even
     // while every slot is busy.
     const bool stopping = stop();
-    // Fill the free slots.
-    while (!reader_done && counts.in_flight < options_.concurrency && !stopping && io.ok() &&
-           !(options_.max_failures > 0 && counts.failed >= options_.max_failures)) {
+    if (options_.max_failures > 0 && counts.failed >= options_.max_failures)
+      summary.max_failures_reached = true;
+    if (!closed && (stopping || !io.ok() || summary.max_failures_reached)) {
+      // Jobs handed over but not started stay without a result: --resume runs them.
+      outstanding -= pipeline->close();
+      closed = true;
+    }
+    // Read and check jobs ahead of the loop.
+    while (!reader_done && !closed && outstanding + handing.size() < max_outstanding) {
       auto next = reader.next();
       if (!next.ok()) {
         summary.reader_failed = true;
@@ -195,6 +341,8 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
         write(batch_result_line(bad->id, false, Value(), bad->code,
                                 fmt::format("line {}: {}", bad->line, bad->message), "", "", 0, bad->line));
         record_error(bad->code);
+        pipeline->count_failure();
+        if (!io.ok() || (options_.max_failures > 0 && counts.failed >= options_.max_failures)) break;
         continue;
       }
       BatchJob& job = std::get<BatchJob>(item);
@@ -202,50 +350,38 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
         ++counts.skipped;
         continue;
       }
-      RunRequest request;
-      if (auto refusal = prepare(job, request)) {
+      Ready ready;
+      if (auto refusal = prepare(job, ready.request)) {
         write(batch_result_line(job.id, false, Value(), refusal->code, refusal->message, "", "", 0,
                                 job.line));
         record_error(refusal->code);
+        pipeline->count_failure();
+        if (!io.ok() || (options_.max_failures > 0 && counts.failed >= options_.max_failures)) break;
         continue;
       }
-      auto handle = start_run(engine_, std::move(request));
-      ++counts.in_flight;
-      handle->on_finish([&, id = job.id](const RunResult& result) {
-        Finished done;
-        done.id = id;
-        done.completed = result.state == RunState::Completed;
-        done.outputs = result.outputs;
-        if (result.error) done.error = *result.error;
-        else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
-        done.context_id = result.context_id;
-        done.duration_ms = result.duration_ms;
-        bool was_empty;
-        {
-          std::lock_guard lock(mutex);
-          was_empty = finished.empty();
-          finished.push_back(std::move(done));
-        }
-        // A non-empty queue has woken the batch thread already.
-        if (was_empty) finished_cv.notify_one();
-      });
+      ready.id = std::move(job.id);
+      handing.push_back(std::move(ready));
+      // Hand over in small groups: the loop starts the first jobs early.
+      if (handing.size() >= 16) {
+        outstanding += handing.size();
+        pipeline->push(handing);
+      }
     }
-    if (summary.max_failures_reached == false && options_.max_failures > 0 &&
-        counts.failed >= options_.max_failures)
-      summary.max_failures_reached = true;
-    if (counts.in_flight == 0 &&
-        (reader_done || stopping || !io.ok() || summary.max_failures_reached))
+    if (!closed) {
+      outstanding += handing.size();
+      pipeline->push(handing);
+    }
+    handing.clear();
+    if (outstanding == 0 && (reader_done || closed)) {
+      if (options_.max_failures > 0 && counts.failed >= options_.max_failures)
+        summary.max_failures_reached = true;
       break;
+    }
+    if (outstanding == 0) continue;  // bad lines only so far, or a stop to notice
 
     // Collect what finished; wake at least every 100 ms for `stop` and progress.
-    std::deque<Finished> batch;
-    {
-      std::unique_lock lock(mutex);
-      finished_cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return !finished.empty(); });
-      batch.swap(finished);
-    }
-    for (Finished& done : batch) {
-      --counts.in_flight;
+    for (Finished& done : pipeline->take(std::chrono::milliseconds(100))) {
+      --outstanding;
       durations.add(done.duration_ms);
       if (done.completed) {
         ++counts.completed;
@@ -264,6 +400,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
   summary.p95_ms = durations.percentile(95);
   summary.max_ms = durations.max();
   counts.elapsed_s = std::chrono::duration<double>(Clock::now() - began).count();
+  counts.in_flight = 0;
   if (progress) progress(counts);
   if (!io.ok()) return io;
   return summary;

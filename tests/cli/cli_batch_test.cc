@@ -558,6 +558,41 @@ TEST_F(CliBatchTest, SigintFinishesTheJobsInFlightAndResumeDoesTheRest) {
   for (const auto& doc : results.docs) EXPECT_EQ(Str(*doc, "status"), "completed") << Str(*doc, "id");
 }
 
+// --max-failures stops starting jobs once that many failed (runs and bad lines
+// alike); the jobs read ahead but not started get no line, and --resume runs them.
+TEST_F(CliBatchTest, MaxFailuresStopsStartingJobsAndResumeRunsTheRest) {
+  Start();
+  Import("alice");
+  constexpr int kJobs = 200;
+  std::string jobs = root_ + "/jobs.jsonl";
+  std::string text = "{\"id\":\"bad\",\"user\":\"alice\"}\n";  // no run: the first failure
+  std::vector<std::string> ids = {"bad"};
+  for (int i = 0; i < kJobs; ++i) {
+    // carol has no token: each of her runs fails at once with token_missing.
+    ids.push_back("m" + std::to_string(i));
+    text += "{\"id\":\"" + ids.back() + "\",\"run\":\"" + kSubflow + "\",\"user\":\"carol\"}\n";
+  }
+  e2e::WriteFile(jobs, text);
+  std::string out = root_ + "/results.jsonl";
+  ChildResult stopped = Flowline(BatchArgs(jobs, out, {"--concurrency", "4", "--max-failures", "5"}));
+  EXPECT_EQ(stopped.exit_code, 1) << stopped.err;
+  EXPECT_NE(stopped.err.find("stopped starting jobs after --max-failures"), std::string::npos)
+      << stopped.err;
+  Results first = ReadResults(out);
+  // Five failures stop it; runs already going when the fifth ended still finish.
+  EXPECT_GE(first.lines.size(), 5u);
+  EXPECT_LE(first.lines.size(), 5u + 4u);
+  for (const auto& [id, n] : first.count) EXPECT_EQ(n, 1) << id;
+  EXPECT_EQ(ErrorCode(first["bad"]), "invalid_job") << first.lines[0];
+  for (const auto& doc : first.docs)
+    if (Str(*doc, "id") != "bad") EXPECT_EQ(ErrorCode(*doc), "token_missing");
+
+  ChildResult resumed = Flowline(BatchArgs(jobs, out, {"--concurrency", "4", "--resume"}));
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;  // carol's runs still fail
+  Results results = ReadResults(out);
+  ExpectExactlyOnce(results, ids);
+}
+
 // A thousand runs in flight against the endpoint, each waiting 200 ms there.
 TEST_F(CliBatchTest, ThousandJobsInFlight) {
   sample::EndpointOptions options;
