@@ -124,6 +124,16 @@ class StdoutResultLog : public ResultLog {
       return Status("batch_io", "cannot write results to standard output");
     return Status();
   }
+  Status append_all(const std::vector<std::string>& lines) override {
+    std::string text;
+    for (const std::string& line : lines) {
+      text += line;
+      text += '\n';
+    }
+    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
+      return Status("batch_io", "cannot write results to standard output");
+    return Status();
+  }
   Status close() override { return Status(); }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <deque>
@@ -117,7 +118,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     {
       std::lock_guard lock(mutex_);
       for (Ready& job : jobs) ready_.push_back(std::move(job));
-      post = !pump_posted_ && running_ < concurrency_ && !closed_;
+      post = !pump_posted_ && running() < concurrency_ && !closed_;
       pump_posted_ |= post;
     }
     jobs.clear();
@@ -135,10 +136,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   }
 
   // Batch thread: counts a failure that never reached the loop (a bad line).
-  void count_failure() {
-    std::lock_guard lock(mutex_);
-    ++failures_;
-  }
+  void count_failure() { failures_.fetch_add(1, std::memory_order_relaxed); }
 
   // Batch thread: waits up to `wait` for finished runs and takes them.
   std::deque<Finished> take(std::chrono::milliseconds wait) {
@@ -149,12 +147,13 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     return out;
   }
 
-  size_t running() {
-    std::lock_guard lock(mutex_);
-    return running_;
-  }
+  size_t running() const { return running_.load(std::memory_order_relaxed); }
 
  private:
+  bool failed_enough() const {
+    return max_failures_ > 0 && failures_.load(std::memory_order_relaxed) >= max_failures_;
+  }
+
   // Loop thread: starts ready jobs while slots are free. Runs that end at
   // once (no waiting step) call back into pump(); the outer call goes on,
   // so the stack does not grow with the number of jobs.
@@ -165,15 +164,15 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
       Ready next;
       {
         std::lock_guard lock(mutex_);
-        if (closed_ || running_ >= concurrency_ || ready_.empty() ||
-            (max_failures_ > 0 && failures_ >= max_failures_)) {
+        if (closed_ || running_.load(std::memory_order_relaxed) >= concurrency_ ||
+            ready_.empty() || failed_enough()) {
           pump_posted_ = false;
           break;
         }
         next = std::move(ready_.front());
         ready_.pop_front();
-        ++running_;
       }
+      running_.fetch_add(1, std::memory_order_relaxed);
       launch_on_loop(engine_, std::move(next.request),
                      [self = shared_from_this(), id = std::move(next.id)](RunResult result) {
                        self->ended(std::move(id), std::move(result));
@@ -182,7 +181,8 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     pumping_ = false;
   }
 
-  // Loop thread: a run ended.
+  // Loop thread: a run ended. Its result waits in `ended_` until the loop has
+  // handled this round of events; then deliver() hands them all over at once.
   void ended(std::string id, RunResult result) {
     Finished done;
     done.id = std::move(id);
@@ -192,30 +192,45 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
     done.context_id = std::move(result.context_id);
     done.duration_ms = result.duration_ms;
+    running_.fetch_sub(1, std::memory_order_relaxed);
+    if (!done.completed) failures_.fetch_add(1, std::memory_order_relaxed);
+    ended_.push_back(std::move(done));
+    if (!deliver_posted_) {
+      deliver_posted_ = true;
+      post_to_loop(engine_, [self = shared_from_this()] { self->deliver(); });
+    }
+    pump();
+  }
+
+  // Loop thread: hands the ended runs to the batch thread.
+  void deliver() {
+    deliver_posted_ = false;
     bool wake;
     {
       std::lock_guard lock(mutex_);
-      --running_;
-      if (!done.completed) ++failures_;
       wake = finished_.empty();
-      finished_.push_back(std::move(done));
+      for (Finished& done : ended_) finished_.push_back(std::move(done));
     }
+    ended_.clear();
     // A non-empty queue has woken the batch thread already.
     if (wake) finished_cv_.notify_one();
-    pump();
   }
 
   Engine& engine_;
   const size_t concurrency_;
   const uint64_t max_failures_;
-  bool pumping_ = false;  // loop thread only
+  // Loop thread only.
+  bool pumping_ = false;
+  bool deliver_posted_ = false;
+  std::vector<Finished> ended_;
+
+  std::atomic<size_t> running_{0};     // changed on the loop; read for progress
+  std::atomic<uint64_t> failures_{0};  // runs that failed, and bad lines
 
   std::mutex mutex_;
   std::condition_variable finished_cv_;
   std::deque<Ready> ready_;
   std::deque<Finished> finished_;
-  size_t running_ = 0;
-  uint64_t failures_ = 0;  // runs that failed, and bad lines
   bool closed_ = false;
   bool pump_posted_ = false;
 };
@@ -308,6 +323,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
   };
 
   std::vector<Ready> handing;
+  std::vector<std::string> lines;
   for (;;) {
     // Asked once a round, so that a stop is noticed (and acknowledged) even
     // while every slot is busy.
@@ -379,20 +395,24 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     }
     if (outstanding == 0) continue;  // bad lines only so far, or a stop to notice
 
-    // Collect what finished; wake at least every 100 ms for `stop` and progress.
+    // Collect what finished, and write its lines at once; wake at least
+    // every 100 ms for `stop` and progress.
+    lines.clear();
     for (Finished& done : pipeline->take(std::chrono::milliseconds(100))) {
       --outstanding;
       durations.add(done.duration_ms);
       if (done.completed) {
         ++counts.completed;
-        write(batch_result_line(done.id, true, done.outputs, "", "", "", done.context_id,
-                                done.duration_ms, 0));
+        lines.push_back(batch_result_line(done.id, true, done.outputs, "", "", "", done.context_id,
+                                          done.duration_ms, 0));
       } else {
         record_error(done.error.code);
-        write(batch_result_line(done.id, false, Value(), done.error.code, done.error.message,
-                                done.error.step, done.context_id, done.duration_ms, 0));
+        lines.push_back(batch_result_line(done.id, false, Value(), done.error.code,
+                                          done.error.message, done.error.step, done.context_id,
+                                          done.duration_ms, 0));
       }
     }
+    if (!lines.empty() && io.ok()) io = log.append_all(lines);
     report(false);
   }
   summary.interrupted = stop();

@@ -196,10 +196,14 @@ class FileResultLog final : public ResultLog {
     return std::binary_search(done_.begin(), done_.end(), id_hash(id));
   }
   Status append(std::string_view json) override;
+  Status append_all(const std::vector<std::string>& lines) override;
   Status close() override;
 
  private:
   Status scan(int read_fd, bool retry_failed);
+  Status writable() const;
+  Status raw_newline() const;
+  Status write_out();
   Status corrupt(uint64_t line, const std::string& why) const {
     return Status("results_corrupt", "results file " + path_ + " line " + std::to_string(line) +
                                          ": " + why +
@@ -321,18 +325,41 @@ Status FileResultLog::scan(int read_fd, bool retry_failed) {
 }
 
 Status FileResultLog::append(std::string_view json) {
+  if (Status ready = writable(); !ready.ok()) return ready;
+  if (json.find('\n') != std::string_view::npos) return raw_newline();
+  line_.assign(json);
+  line_ += '\n';
+  return write_out();
+}
+
+Status FileResultLog::append_all(const std::vector<std::string>& lines) {
+  if (Status ready = writable(); !ready.ok()) return ready;
+  line_.clear();
+  for (const std::string& line : lines) {
+    if (line.find('\n') != std::string::npos) return raw_newline();
+    line_ += line;
+    line_ += '\n';
+  }
+  return write_out();
+}
+
+Status FileResultLog::writable() const {
   if (fd_ < 0) return Status("batch_io", "results file " + path_ + " is already closed");
   if (broken_) {
     return Status("batch_io", "results file " + path_ +
                                   " ends with a partly written line after an earlier write "
                                   "failed; nothing more is appended (--resume repairs it)");
   }
-  if (json.find('\n') != std::string_view::npos) {
-    return Status("invalid_result_line",
-                  "a result line must not contain a raw newline (results file " + path_ + ")");
-  }
-  line_.assign(json);
-  line_ += '\n';
+  return Status();
+}
+
+Status FileResultLog::raw_newline() const {
+  return Status("invalid_result_line",
+                "a result line must not contain a raw newline (results file " + path_ + ")");
+}
+
+// Writes line_ (whole lines, each with its '\n').
+Status FileResultLog::write_out() {
   // One write(2) normally; the loop only finishes a write cut short by a
   // signal or a full disk.
   size_t written = 0;
@@ -344,9 +371,9 @@ Status FileResultLog::append(std::string_view json) {
     }
     if (n < 0 && errno == EINTR) continue;
     int err = n < 0 ? errno : EIO;
-    // Take a partial line back off (O_APPEND left the offset at its end), so
-    // the next line does not start in the middle of it; if that fails too,
-    // stop appending and leave it last, for --resume to cut.
+    // Take the partial lines back off (O_APPEND left the offset at their
+    // end), so the next line does not start in the middle of one; if that
+    // fails too, stop appending and leave them last, for --resume to cut.
     if (written > 0) {
       off_t end = ::lseek(fd_, 0, SEEK_CUR);
       if (end < 0 || ::ftruncate(fd_, end - static_cast<off_t>(written)) != 0) broken_ = true;

@@ -79,6 +79,15 @@ class ResultLog {
   // write that fails part-way is cut back off the file; should that fail
   // too, every later append fails, leaving the torn line last for --resume.
   virtual Status append(std::string_view json) = 0;
+  // Appends several lines as append() does, in one write(2) for the file:
+  // a SIGKILL can still tear only the last of them, and --resume cuts it.
+  // The lines go out all or (after a failed write, cut back off) none; a
+  // line with a raw newline refuses the whole group.
+  virtual Status append_all(const std::vector<std::string>& lines) {
+    for (const std::string& line : lines)
+      if (Status status = append(line); !status.ok()) return status;
+    return Status();
+  }
   // fsyncs and closes ("batch_io" when the fsync fails); further appends
   // fail, a second close() does nothing. Destroying an open log closes it
   // without fsync.

@@ -306,6 +306,50 @@ TEST_F(ResultLogTest, AppendRejectsARawNewline) {
   EXPECT_EQ(contents(), line("b") + "\n");
 }
 
+TEST_F(ResultLogTest, AppendAllWritesEveryLineOrNone) {
+  std::unique_ptr<ResultLog> log = open(/*resume=*/false);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(log->append_all({line("a"), line("b"), line("c")}).ok());
+  // A raw newline in any line refuses the whole group.
+  Status status = log->append_all({line("d"), R"({"id":"e",)"
+                                              "\n"
+                                              R"("status":"completed"})"});
+  EXPECT_EQ(status.code(), "invalid_result_line");
+  ASSERT_TRUE(log->append_all({}).ok());
+  ASSERT_TRUE(log->append(line("f")).ok());
+  ASSERT_TRUE(log->close().ok());
+  EXPECT_EQ(contents(), line("a") + "\n" + line("b") + "\n" + line("c") + "\n" + line("f") + "\n");
+  EXPECT_EQ(log->append_all({line("g")}).code(), "batch_io");  // closed
+
+  Result<std::unique_ptr<ResultLog>> resumed = ResultLog::open(path_, true, false);
+  ASSERT_TRUE(resumed.ok()) << resumed.status().message();
+  for (const char* id : {"a", "b", "c", "f"}) EXPECT_TRUE((*resumed)->done(id)) << id;
+  EXPECT_FALSE((*resumed)->done("d"));
+}
+
+TEST_F(ResultLogTest, FailedAppendAllLeavesNoneOfItsLines) {
+  const std::string first = line("a") + "\n";
+  write(first);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    // Room for one more line and a part of the second: the group is cut back whole.
+    struct rlimit limit = {first.size() * 2 + 10, first.size() * 2 + 10};
+    if (::setrlimit(RLIMIT_FSIZE, &limit) != 0) ::_exit(10);
+    Result<std::unique_ptr<ResultLog>> log = ResultLog::open(path_, true, false);
+    if (!log.ok()) ::_exit(11);
+    Status status = (*log)->append_all({line("b"), line("c")});
+    if (status.code() != "batch_io") ::_exit(12);
+    ::_exit((*log)->close().ok() ? 0 : 15);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0);
+  EXPECT_EQ(contents(), first);
+}
+
 TEST_F(ResultLogTest, CloseIsIdempotentAndEndsAppending) {
   std::unique_ptr<ResultLog> log = open(/*resume=*/false);
   ASSERT_NE(log, nullptr);
