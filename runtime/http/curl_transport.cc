@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -17,13 +18,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr char kUserAgent[] = "flowline/" FLOWLINE_VERSION;
+constexpr char kUserAgentHeader[] = "User-Agent: flowline/" FLOWLINE_VERSION;
+
+char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+void lower_in_place(std::string& text) {
+  for (char& c : text) c = to_lower(c);
+}
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  lower_in_place(out);
   return out;
+}
+
+// Whether `name` is `lower_name`, ignoring ASCII case (header names).
+bool names_equal(std::string_view name, std::string_view lower_name) {
+  if (name.size() != lower_name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (to_lower(name[i]) != lower_name[i]) return false;
+  return true;
 }
 
 std::string_view trim(std::string_view text) {
@@ -34,21 +48,24 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+// Room reserved for a response's headers at the first one: most have fewer.
+constexpr size_t kExpectedResponseHeaders = 16;
+
 bool is_redirect_status(long status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
 // Headers that carry credentials: sent only to the original origin.
-bool is_credential_header(const std::string& lower_name) {
-  return lower_name == "authorization" || lower_name == "cookie" ||
-         lower_name == "proxy-authorization";
+bool is_credential_header(std::string_view name) {
+  return names_equal(name, "authorization") || names_equal(name, "cookie") ||
+         names_equal(name, "proxy-authorization");
 }
 
 // Headers the transport itself must control: letting a pill set them would
 // allow request smuggling or misrouting.
-bool is_managed_header(const std::string& lower_name) {
-  return lower_name == "host" || lower_name == "content-length" ||
-         lower_name == "transfer-encoding";
+bool is_managed_header(std::string_view name) {
+  return names_equal(name, "host") || names_equal(name, "content-length") ||
+         names_equal(name, "transfer-encoding");
 }
 
 bool is_supported_method(const std::string& method) {
@@ -125,6 +142,78 @@ Failure classify(CURLcode code) {
   }
 }
 
+struct Exchange;
+
+// An easy handle with what outlives any one request on it. Between requests
+// (idle in the pool, and before each redirect hop) a handle is in its pooled
+// state: the options every request shares are set (set_shared_options), every
+// other option is at libcurl's default. send_hop() sets only what differs per
+// request and records what restore_pooled_state() must undo, so no request
+// inherits another's method, body, headers (the token above all) or CA file.
+// Cheaper than curl_easy_reset() and setting ~20 options again per request.
+struct PooledEasy {
+  CURL* easy = nullptr;
+  Exchange* exchange = nullptr;  // the request using the handle, for the callbacks
+  bool method_set = false;       // NOBODY, CUSTOMREQUEST or POSTFIELDS changed
+  bool ca_file_set = false;      // CAINFO changed
+  char error_buffer[CURL_ERROR_SIZE] = {};
+
+  PooledEasy() = default;
+  PooledEasy(const PooledEasy&) = delete;
+  PooledEasy& operator=(const PooledEasy&) = delete;
+  ~PooledEasy() {
+    if (easy != nullptr) curl_easy_cleanup(easy);
+  }
+};
+
+size_t on_body(char* data, size_t size, size_t count, void* user);
+size_t on_header(char* data, size_t size, size_t count, void* user);
+
+void set_shared_options(PooledEasy& handle) {
+  CURL* easy = handle.easy;
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, handle.error_buffer);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &handle);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &handle);
+}
+
+std::unique_ptr<PooledEasy> new_pooled_easy() {
+  auto handle = std::make_unique<PooledEasy>();
+  handle->easy = curl_easy_init();
+  if (handle->easy == nullptr) return nullptr;
+  set_shared_options(*handle);
+  return handle;
+}
+
+// Undoes what send_hop() set beyond the shared options.
+void restore_pooled_state(PooledEasy& handle) {
+  CURL* easy = handle.easy;
+  if (handle.ca_file_set) {
+    // Rare, and libcurl's default CA file is build-specific: start over.
+    curl_easy_reset(easy);
+    set_shared_options(handle);
+    handle.ca_file_set = false;
+    handle.method_set = false;
+  } else {
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);  // the list is about to be freed
+    if (handle.method_set) {
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, nullptr);
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, nullptr);  // this selects POST, ...
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(-1));
+      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);  // ... this GET again, and clears NOBODY
+      handle.method_set = false;
+    }
+  }
+}
+
 // One request, across its redirect hops.
 struct Exchange {
   HttpRequest request;
@@ -138,17 +227,16 @@ struct Exchange {
   bool left_origin = false;  // some hop went to another origin
   int redirects = 0;
 
-  CURL* easy = nullptr;
+  std::unique_ptr<PooledEasy> handle;  // while on the network
   curl_slist* header_list = nullptr;
   HttpResponse response;
   size_t header_bytes = 0;
   bool body_too_large = false;
   bool headers_too_large = false;
-  char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
 size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* exchange = static_cast<Exchange*>(user);
+  Exchange* exchange = static_cast<PooledEasy*>(user)->exchange;
   const size_t bytes = size * count;
   std::string& body = exchange->response.body;
   if (bytes > exchange->request.max_response_bytes - body.size()) {
@@ -157,7 +245,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   }
   if (body.empty()) {
     curl_off_t length = -1;
-    curl_easy_getinfo(exchange->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    curl_easy_getinfo(exchange->handle->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
     if (length > 0)
       body.reserve(
           std::min<size_t>(static_cast<size_t>(length), exchange->request.max_response_bytes));
@@ -167,7 +255,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 }
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* exchange = static_cast<Exchange*>(user);
+  Exchange* exchange = static_cast<PooledEasy*>(user)->exchange;
   const size_t bytes = size * count;
   exchange->header_bytes += bytes;
   if (exchange->header_bytes > CurlTransport::kMaxResponseHeaderBytes) {
@@ -186,8 +274,14 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
       headers.back().second += line;
     }
   } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
-    headers.emplace_back(lower(trim(line.substr(0, colon))),
-                         std::string(trim(line.substr(colon + 1))));
+    if (headers.capacity() == 0) headers.reserve(kExpectedResponseHeaders);
+    // Built in place, then lower-cased there: no temporary strings.
+    std::string& name = headers
+                            .emplace_back(std::piecewise_construct,
+                                          std::forward_as_tuple(trim(line.substr(0, colon))),
+                                          std::forward_as_tuple(trim(line.substr(colon + 1))))
+                            .first;
+    lower_in_place(name);
   }
   return bytes;
 }
@@ -207,11 +301,17 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
 
   explicit State(EventLoop& loop) : loop(loop) {}
 
+  // Looks "scheme://authority" prefixes up without copying them.
+  struct PrefixHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+  };
+
   EventLoop& loop;
-  std::vector<CURL*> idle;
+  std::vector<std::unique_ptr<PooledEasy>> idle;
   std::unordered_map<Exchange*, std::shared_ptr<Exchange>> in_flight;
   uint64_t connections_opened = 0;
-  std::unordered_set<std::string> checked_authorities;
+  std::unordered_set<std::string, PrefixHash, std::equal_to<>> checked_authorities;
 
   // origin_of(), cross-checked against libcurl's own URL parser: a URL the two
   // read differently (numeric IPv4 forms, odd escapes) is refused, so the
@@ -223,41 +323,38 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     Result<Origin> origin = origin_of(url);
     if (!origin.ok()) return origin;
     const size_t authority_start = url.find("://") + 3;
-    std::string prefix = url.substr(0, url.find_first_of("/?#", authority_start));
+    const std::string_view prefix =
+        std::string_view(url).substr(0, url.find_first_of("/?#", authority_start));
     if (checked_authorities.contains(prefix)) return origin;
     if (!curl_agrees(url, *origin))
       return Status("invalid_url", "libcurl reads the URL's host or port differently");
     if (checked_authorities.size() >= kMaxCheckedAuthorities) checked_authorities.clear();
-    checked_authorities.insert(std::move(prefix));
+    checked_authorities.emplace(prefix);
     return origin;
   }
 
-  ~State() {
-    for (CURL* easy : idle) curl_easy_cleanup(easy);
-  }
-
-  CURL* acquire_easy() {
-    if (idle.empty()) return curl_easy_init();
-    CURL* easy = idle.back();
+  // A handle in its pooled state, or nullptr when libcurl cannot make one.
+  std::unique_ptr<PooledEasy> acquire_easy() {
+    if (idle.empty()) return new_pooled_easy();
+    std::unique_ptr<PooledEasy> handle = std::move(idle.back());
     idle.pop_back();
-    return easy;
+    return handle;
   }
 
   // Detaches the exchange from its handle; the handle goes back to the pool
   // (its connection stays in the multi's cache for the next request).
   void release(Exchange& exchange) {
+    if (std::unique_ptr<PooledEasy> handle = std::move(exchange.handle)) {
+      handle->exchange = nullptr;
+      if (idle.size() < kMaxIdleEasyHandles) {
+        restore_pooled_state(*handle);
+        idle.push_back(std::move(handle));
+      }  // else destroyed here
+    }
     if (exchange.header_list != nullptr) {
       curl_slist_free_all(exchange.header_list);
       exchange.header_list = nullptr;
     }
-    if (exchange.easy == nullptr) return;
-    curl_easy_reset(exchange.easy);
-    if (idle.size() < kMaxIdleEasyHandles) {
-      idle.push_back(exchange.easy);
-    } else {
-      curl_easy_cleanup(exchange.easy);
-    }
-    exchange.easy = nullptr;
   }
 
   // Checks what the caller asked for; an empty status means the request may go.
@@ -270,11 +367,10 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     for (const HttpHeaders* list : {&request.headers, &request.secret_headers}) {
       for (const auto& [name, value] : *list) {
         if (Status safe = check_header(name, value); !safe.ok()) return safe;
-        const std::string lower_name = lower(name);
-        if (is_managed_header(lower_name))
+        if (is_managed_header(name))
           return Status("invalid_request",
                         "header '" + name + "' is set by the transport and may not be given");
-        has_authorization |= lower_name == "authorization";
+        has_authorization |= names_equal(name, "authorization");
       }
     }
     if (!request.bearer_token.empty()) {
@@ -298,11 +394,12 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
       return;
     }
     ex.origin = *origin;
-    ex.easy = acquire_easy();
-    if (ex.easy == nullptr) {
+    ex.handle = acquire_easy();
+    if (ex.handle == nullptr) {
       fail_later(std::move(exchange), HttpError::Other, "curl_easy_init failed");
       return;
     }
+    ex.handle->exchange = &ex;
     in_flight.emplace(&ex, std::move(exchange));
     send_hop(ex);
   }
@@ -337,34 +434,29 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     ex.header_bytes = 0;
     ex.body_too_large = false;
     ex.headers_too_large = false;
-    ex.error_buffer[0] = '\0';
 
-    CURL* easy = ex.easy;
+    // The handle is in its pooled state (see PooledEasy): set what this hop
+    // needs beyond it, and flag what restore_pooled_state() must undo.
+    PooledEasy& handle = *ex.handle;
+    handle.error_buffer[0] = '\0';
+    CURL* easy = handle.easy;
     curl_easy_setopt(easy, CURLOPT_URL, ex.url.c_str());
-    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!ex.request.ca_file.empty())
+    if (!ex.request.ca_file.empty()) {
+      handle.ca_file_set = true;
       curl_easy_setopt(easy, CURLOPT_CAINFO, ex.request.ca_file.c_str());
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    }
     curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(remaining.count()));
     curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(remaining.count()));
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, ex.error_buffer);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &ex);
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &ex);
     curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                      static_cast<curl_off_t>(ex.request.max_response_bytes));
 
     if (ex.method == "GET") {
-      curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+      // libcurl's default.
     } else if (ex.method == "HEAD") {
+      handle.method_set = true;
       curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
     } else {
+      handle.method_set = true;
       if (ex.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, ex.method.c_str());
       if (sends_body(ex)) {
         curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -390,26 +482,32 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     const bool credentials_allowed = !ex.left_origin;
     bool has_content_type = false;
     bool has_user_agent = false;
-    auto add = [&ex](const std::string& line) {
-      ex.header_list = curl_slist_append(ex.header_list, line.c_str());
+    auto add = [&ex](const char* line) {
+      ex.header_list = curl_slist_append(ex.header_list, line);
     };
-    auto add_header = [&](const std::string& name, const std::string& value) {
+    std::string line;  // one buffer for every line: libcurl copies each
+    auto add_header = [&](std::string_view name, std::string_view separator,
+                          std::string_view value) {
+      line.assign(name).append(separator).append(value);
+      add(line.c_str());
+    };
+    auto add_named = [&](const std::string& name, const std::string& value) {
       // "Name;" is libcurl's way to send a header with an empty value ("Name:"
       // would remove it).
-      add(value.empty() ? name + ";" : name + ": " + value);
+      add_header(name, value.empty() ? ";" : ": ", value);
     };
     for (const auto& [name, value] : ex.request.headers) {
-      const std::string lower_name = lower(name);
-      if (is_credential_header(lower_name) && !credentials_allowed) continue;
-      has_content_type |= lower_name == "content-type";
-      has_user_agent |= lower_name == "user-agent";
-      add_header(name, value);
+      if (!credentials_allowed && is_credential_header(name)) continue;
+      has_content_type |= names_equal(name, "content-type");
+      has_user_agent |= names_equal(name, "user-agent");
+      add_named(name, value);
     }
     if (credentials_allowed) {
-      for (const auto& [name, value] : ex.request.secret_headers) add_header(name, value);
-      if (!ex.request.bearer_token.empty()) add("Authorization: Bearer " + ex.request.bearer_token);
+      for (const auto& [name, value] : ex.request.secret_headers) add_named(name, value);
+      if (!ex.request.bearer_token.empty())
+        add_header("Authorization", ": Bearer ", ex.request.bearer_token);
     }
-    if (!has_user_agent) add(std::string("User-Agent: ") + kUserAgent);
+    if (!has_user_agent) add(kUserAgentHeader);
     if (sends_body(ex)) {
       // libcurl would otherwise label every body form-encoded, and wait up to
       // a second for "100 Continue" before sending a large one.
@@ -426,8 +524,9 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
   }
 
   void on_hop_done(Exchange& ex, CURLcode code) {
+    CURL* easy = ex.handle->easy;
     long connects = 0;
-    curl_easy_getinfo(ex.easy, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
     connections_opened += static_cast<uint64_t>(connects);
 
     if (code != CURLE_OK) {
@@ -441,8 +540,8 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
             "the response headers exceeded " + std::to_string(kMaxResponseHeaderBytes) + " bytes");
       } else {
         const Failure failure = classify(code);
-        std::string detail =
-            ex.error_buffer[0] != '\0' ? ex.error_buffer : curl_easy_strerror(code);
+        const char* error_buffer = ex.handle->error_buffer;
+        std::string detail = error_buffer[0] != '\0' ? error_buffer : curl_easy_strerror(code);
         std::string message = failure.what + ": " + detail;
         if (failure.error == HttpError::TooLarge)
           message += " (" + std::to_string(ex.request.max_response_bytes) + " bytes)";
@@ -452,7 +551,7 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     }
 
     long status = 0;
-    curl_easy_getinfo(ex.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     ex.response.status = static_cast<int>(status);
     if (is_redirect_status(status) && ex.request.redirects != RedirectPolicy::Never &&
         follow_redirect(ex, status))
@@ -463,9 +562,9 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
   // Starts the next hop when policy allows; false: the 3xx is the answer.
   bool follow_redirect(Exchange& ex, long status) {
     char* location = nullptr;  // resolved against this hop's URL by libcurl
-    curl_easy_getinfo(ex.easy, CURLINFO_REDIRECT_URL, &location);
+    curl_easy_getinfo(ex.handle->easy, CURLINFO_REDIRECT_URL, &location);
     if (location == nullptr) return false;
-    std::string target = location;  // owned by the handle, which is about to be reset
+    std::string target = location;  // owned by the handle, which is about to be reused
     Result<Origin> next = checked_origin(target);
     if (!next.ok()) return false;  // e.g. a non-http(s) scheme: not followed
     const bool same_origin = *next == ex.origin;
@@ -486,7 +585,7 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
       ex.send_body = false;
     }
     ex.url = std::move(target);
-    curl_easy_reset(ex.easy);
+    restore_pooled_state(*ex.handle);
     send_hop(ex);
     return true;
   }
@@ -521,7 +620,7 @@ CurlTransport::CurlTransport(EventLoop& loop) : state_(std::make_shared<State>(l
 CurlTransport::~CurlTransport() {
   State& state = *state_;
   for (auto& [raw, exchange] : state.in_flight) {
-    if (exchange->easy != nullptr) state.loop.remove_transfer(exchange->easy);
+    if (exchange->handle != nullptr) state.loop.remove_transfer(exchange->handle->easy);
     state.release(*exchange);
     HttpResponse response = failed(HttpError::Cancelled, "the HTTP transport was shut down");
     response.final_url = exchange->url;

@@ -7,9 +7,10 @@
 // TLS peer and host verification are always on.
 //
 // Ownership and lifetime: borrows the loop, which must outlive the transport.
-// Easy handles are pooled (at most kMaxIdleEasyHandles idle). Destroying the
-// transport cancels requests in flight: each `done` is posted to the loop with
-// HttpError::Cancelled.
+// Easy handles are pooled (at most kMaxIdleEasyHandles idle) and keep the
+// options every request shares; what one request set is undone before the
+// next uses the handle. Destroying the transport cancels requests in flight:
+// each `done` is posted to the loop with HttpError::Cancelled.
 //
 // Thread-safety: send() may be called from any thread (off the loop thread
 // the request is posted to the loop and started there); everything else,

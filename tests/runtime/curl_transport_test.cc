@@ -204,6 +204,109 @@ TEST_F(CurlTransportTest, HeadAndBodylessPutWork) {
   EXPECT_EQ(value_of(server_.requests().back().header("content-length")), "0");
 }
 
+// Sequential requests run on the same pooled easy handle, which keeps its
+// options between requests: nothing of one request may reach the next.
+TEST_F(CurlTransportTest, ReusedHandleForgetsThePreviousMethodAndBody) {
+  server_.on("*", "/r", echo);
+  struct Step {
+    std::string method, body;
+  };
+  const std::vector<Step> steps = {
+      {"POST", "first body"}, {"GET", ""}, {"PUT", "second"},  {"DELETE", ""},
+      {"HEAD", ""},           {"GET", ""}, {"PATCH", "third"}, {"HEAD", ""},
+      {"DELETE", "gone"},     {"GET", ""}, {"POST", ""},       {"GET", ""},
+  };
+  for (const Step& step : steps) {
+    server_.clear_records();
+    HttpRequest r = request(step.method, "/r");
+    r.body = step.body;
+    HttpResponse response = send(std::move(r));
+    ASSERT_EQ(response.error, HttpError::None) << step.method << ": " << response.error_message;
+    ASSERT_EQ(server_.request_count(), 1u) << step.method;
+    const ReceivedRequest got = server_.requests()[0];
+    EXPECT_EQ(got.method, step.method);
+    EXPECT_EQ(got.body, step.body) << step.method;
+    EXPECT_EQ(got.header("content-type"), nullptr) << step.method;
+    const bool has_length = step.method == "POST" || step.method == "PUT" ||
+                            step.method == "PATCH" || !step.body.empty();
+    EXPECT_EQ(got.header("content-length") != nullptr, has_length) << step.method;
+    EXPECT_EQ(response.body, step.method == "HEAD" ? "" : step.method + " /r\n" + step.body);
+  }
+  EXPECT_LE(transport_.connections_opened(), 2u);
+}
+
+TEST_F(CurlTransportTest, ReusedHandleSendsExactlyTheNewRequest) {
+  server_.on("*", "/r", echo);
+  HttpRequest post = request("POST", "/r");
+  post.body = "{\"secret\":1}";
+  post.bearer_token = kToken;
+  post.headers = {{"Content-Type", "application/json"}, {"Cookie", "session=abc"}};
+  post.secret_headers = {{"X-Api-Key", "k-123"}};
+  ASSERT_EQ(send(std::move(post)).error, HttpError::None);
+
+  RawRequestCapture capture;
+  HttpRequest bare;
+  bare.method = "DELETE";
+  bare.url = capture.url("/wire");
+  HttpResponse response = send(std::move(bare));
+  ASSERT_EQ(response.error, HttpError::None) << response.error_message;
+  const std::string& raw = capture.raw();
+  EXPECT_TRUE(raw.starts_with("DELETE /wire HTTP/1.1\r\n")) << raw;
+  EXPECT_TRUE(raw.ends_with("\r\n\r\n")) << "no body: " << raw;
+  for (const char* leftover :
+       {"Authorization", "Cookie", "X-Api-Key", "Content-Type", "Content-Length", "Expect"})
+    EXPECT_FALSE(contains(raw, std::string("\r\n") + leftover + ":")) << leftover << ": " << raw;
+  EXPECT_FALSE(contains(raw, kToken)) << raw;
+  EXPECT_TRUE(contains(raw, "\r\nUser-Agent: flowline/")) << raw;
+}
+
+TEST_F(CurlTransportTest, RequestAfterOneWithCredentialsSendsNone) {
+  server_.on("GET", "/me", [](const ReceivedRequest&) { return ok("me"); });
+  HttpRequest with = request("GET", "/me");
+  with.bearer_token = kToken;
+  with.secret_headers = {{"X-Api-Key", "k-123"}};
+  with.headers = {{"Cookie", "session=abc"}};
+  ASSERT_EQ(send(std::move(with)).error, HttpError::None);
+  ASSERT_NE(server_.requests()[0].header("authorization"), nullptr);
+
+  HttpResponse response = send(request("GET", "/me"));
+  ASSERT_EQ(response.error, HttpError::None) << response.error_message;
+  ASSERT_EQ(server_.request_count(), 2u);
+  const ReceivedRequest got = server_.requests()[1];
+  EXPECT_EQ(got.header("authorization"), nullptr);
+  EXPECT_EQ(got.header("x-api-key"), nullptr);
+  EXPECT_EQ(got.header("cookie"), nullptr);
+}
+
+TEST_F(CurlTransportTest, RequestAfterATimeoutSucceeds) {
+  server_.on("GET", "/slow", [](const ReceivedRequest&) {
+    return CannedResponse{.status = 200, .body = "late", .delay = milliseconds(500)};
+  });
+  server_.on("GET", "/fast", [](const ReceivedRequest&) { return ok("fast"); });
+  HttpRequest slow = request("GET", "/slow");
+  slow.timeout = milliseconds(100);
+  slow.max_response_bytes = 3;
+  EXPECT_EQ(send(std::move(slow)).error, HttpError::Timeout);
+
+  const auto start = Clock::now();
+  HttpResponse response = send(request("GET", "/fast"));
+  EXPECT_LT(Clock::now() - start, milliseconds(1000)) << "the old timeout must not linger";
+  ASSERT_EQ(response.error, HttpError::None) << response.error_message;
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(response.body, "fast");
+}
+
+TEST_F(CurlTransportTest, FailedRequestLeavesNoErrorForTheNext) {
+  server_.on("GET", "/big", [](const ReceivedRequest&) { return ok(std::string(5000, 'x')); });
+  HttpRequest big = request("GET", "/big");
+  big.max_response_bytes = 10;
+  EXPECT_EQ(send(std::move(big)).error, HttpError::TooLarge);
+  HttpResponse response = send(request("GET", "/big"));
+  ASSERT_EQ(response.error, HttpError::None) << response.error_message;
+  EXPECT_EQ(response.body.size(), 5000u);
+  EXPECT_EQ(response.error_message, "");
+}
+
 TEST_F(CurlTransportTest, JsonBodyRoundTrips) {
   server_.on("POST", "/json", [](const ReceivedRequest& r) {
     return CannedResponse{.status = 201, .body = r.body, .content_type = "application/json"};
@@ -663,6 +766,44 @@ TEST(CurlTransportTlsTest, SelfSignedServerNeedsItsCaFile) {
     HttpResponse mismatch = send(wrong_name);
     EXPECT_EQ(mismatch.error, HttpError::Tls) << mismatch.error_message;
     EXPECT_EQ(server.request_count(), 1u);
+  }
+}
+
+// The pooled handle a trusted request used must not trust the CA file for
+// the next request, nor hand it the connection that CA file verified.
+TEST(CurlTransportTlsTest, CaFileIsNotInheritedByTheNextRequest) {
+  test_support::SelfSignedCertificate certificate;
+  HttpTestServer server(HttpTestServerOptions{.cert_file = certificate.cert_file(),
+                                              .key_file = certificate.key_file()});
+  server.on("GET", "/secure", [](const ReceivedRequest&) { return ok("over tls"); });
+  server.on("GET", "/redirect", [&](const ReceivedRequest&) { return redirect(302, "/secure"); });
+  server.start();
+  {
+    EventLoop loop;
+    CurlTransport transport(loop);
+    auto send = [&](HttpRequest r) {
+      std::optional<HttpResponse> response;
+      transport.send(std::move(r), [&](HttpResponse got) { response = std::move(got); });
+      loop.run_until([&] { return response.has_value(); });
+      return std::move(*response);
+    };
+    HttpRequest trusted;
+    trusted.url = server.url("/redirect");  // two hops on the handle, both with the CA file
+    trusted.ca_file = certificate.cert_file();
+    HttpResponse first = send(trusted);
+    ASSERT_EQ(first.error, HttpError::None) << first.error_message;
+    EXPECT_EQ(first.body, "over tls");
+    ASSERT_EQ(server.request_count(), 2u);
+
+    HttpRequest untrusted;
+    untrusted.url = server.url("/secure");
+    untrusted.bearer_token = kToken;
+    HttpResponse second = send(untrusted);
+    EXPECT_EQ(second.error, HttpError::Tls) << second.error_message;
+    EXPECT_EQ(server.request_count(), 2u) << "nothing may be sent before the peer is verified";
+
+    HttpResponse third = send(trusted);
+    EXPECT_EQ(third.error, HttpError::None) << third.error_message;
   }
 }
 
