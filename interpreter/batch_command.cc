@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "interpreter/commands.h"
 #include "interpreter/token_common.h"
@@ -23,6 +25,9 @@ namespace flowline::cli {
 
 namespace {
 
+// Event-loop threads a batch uses unless --threads says otherwise.
+constexpr size_t kMaxDefaultThreads = 4;
+
 struct BatchCommandOptions {
   std::string jobs;
   std::string defs = ".";
@@ -31,6 +36,7 @@ struct BatchCommandOptions {
   std::string user;
   std::string timeout;
   size_t concurrency = 16;
+  size_t threads = 0;  // 0: the machine's cores, at most kMaxDefaultThreads
   uint64_t max_failures = 0;
   bool resume = false;
   bool retry_failed = false;
@@ -181,6 +187,10 @@ int batch_command(const BatchCommandOptions& options) {
     std::cerr << "flowline batch: --concurrency wants a number from 1 to 100000\n";
     return kExitUsage;
   }
+  if (options.threads > 64) {
+    std::cerr << "flowline batch: --threads wants a number from 1 to 64\n";
+    return kExitUsage;
+  }
   std::chrono::milliseconds timeout{0};
   if (!options.timeout.empty()) {
     auto parsed = duration_option(options.timeout, command, "--timeout");
@@ -219,6 +229,12 @@ int batch_command(const BatchCommandOptions& options) {
   engine_options.record_steps = options.records;
   // Runs of one user share a token read for a second instead of each reading the vault.
   engine_options.refresh.token_cache_ttl = std::chrono::milliseconds(1000);
+  // Event loops: one per core by default (a loop is one thread's worth of
+  // runs), never more than there are runs to keep in flight.
+  size_t threads = options.threads;
+  if (threads == 0)
+    threads = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kMaxDefaultThreads);
+  engine_options.loops = std::min(threads, options.concurrency);
   auto engine = make_engine(std::move(*set), std::move(engine_options));
   if (!engine.ok()) {
     std::cerr << fmt::format("flowline batch: {} [{}]\n", engine.status().message(),
@@ -277,6 +293,8 @@ void add_batch_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-d,--defs", options->defs, "Definition directory or file")->default_str(".");
   cmd->add_option("--out", options->out, "Results file (default: JOBS.results.jsonl beside the jobs; '-' standard output)");
   cmd->add_option("--concurrency", options->concurrency, "Runs in flight at once")->default_str("16");
+  cmd->add_option("--threads", options->threads,
+                  "Event-loop threads the runs share (default: one per core, at most 4)");
   cmd->add_flag("--resume", options->resume, "Skip jobs that already have a result in --out");
   cmd->add_flag("--retry-failed", options->retry_failed, "With --resume: run the jobs whose last result is an error again");
   cmd->add_option("--max-failures", options->max_failures, "Stop starting jobs after this many failed (0: never)");

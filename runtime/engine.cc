@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include <map>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "dsl/decoder.h"
 #include "dsl/diagnostic_render.h"
@@ -257,8 +259,6 @@ class EngineImpl : public Engine {
       if (!store.ok()) return store.status();
       records_ = std::make_unique<RecordWriter>(std::move(store).value());
     }
-    transport_ = options_.transport_factory ? options_.transport_factory(loop_)
-                                            : std::make_unique<CurlTransport>(loop_);
     log_ = options_.log ? options_.log : std::make_shared<StderrLog>();
     auto now = options_.now ? options_.now : [] { return std::chrono::system_clock::now(); };
     // How long a crashed process's refresh lease holds the others back.
@@ -270,33 +270,50 @@ class EngineImpl : public Engine {
                                            ttl));
       options_.refresh.lease_ttl = *parsed;
     }
-    oauth_ = std::make_unique<OAuthClient>(*transport_);
-    broker_ = std::make_unique<VaultTokenBroker>(*vault_, *oauth_, loop_, now, options_.refresh);
-    scripts_ = std::make_unique<ScriptRunner>(
-        loop_, *log_, options_.scripts,
-        ScriptRunHooks{[this](RunRequest request) { return start(std::move(request)); },
-                       [](const std::string& id) { return lookup_run(id); }});
-    services_.scripts = scripts_.get();
-    services_.loop = &loop_;
-    services_.transport = transport_.get();
-    services_.tokens = broker_.get();
-    services_.log = log_.get();
-    services_.connections = &resolver_;
-    services_.limits = options_.limits;
-    services_.record_simple_steps = options_.record_simple_steps;
-    services_.record_steps = options_.record_steps;
-    services_.now = now;
-    thread_ = std::thread([this] { loop_.run_until([this] { return stopping_ && runs_.empty(); }); });
+    const size_t loops = std::max<size_t>(1, options_.loops);
+    for (size_t i = 0; i < loops; ++i) {
+      auto shard = std::make_unique<Shard>();
+      Shard& sh = *shard;
+      sh.transport = options_.transport_factory ? options_.transport_factory(sh.loop)
+                                                : std::make_unique<CurlTransport>(sh.loop);
+      sh.oauth = std::make_unique<OAuthClient>(*sh.transport);
+      // One broker per loop: refreshes of one token by runs on different
+      // loops meet at the vault's lease, as those of two processes do.
+      sh.broker = std::make_unique<VaultTokenBroker>(*vault_, *sh.oauth, sh.loop, now, options_.refresh);
+      sh.scripts = std::make_unique<ScriptRunner>(
+          sh.loop, *log_, options_.scripts,
+          ScriptRunHooks{[this](RunRequest request) { return start(std::move(request)); },
+                         [](const std::string& id) { return lookup_run(id); }});
+      sh.services.scripts = sh.scripts.get();
+      sh.services.loop = &sh.loop;
+      sh.services.transport = sh.transport.get();
+      sh.services.tokens = sh.broker.get();
+      sh.services.log = log_.get();
+      sh.services.connections = &resolver_;
+      sh.services.limits = options_.limits;
+      sh.services.record_simple_steps = options_.record_simple_steps;
+      sh.services.record_steps = options_.record_steps;
+      sh.services.now = now;
+      shards_.push_back(std::move(shard));
+    }
+    for (auto& shard : shards_) {
+      Shard* sh = shard.get();
+      sh->thread = std::thread([sh] { sh->loop.run_until([sh] { return sh->stopping && sh->runs.empty(); }); });
+    }
     return Status();
   }
 
   ~EngineImpl() override {
-    // Cancel what is still running and let it unwind on the loop.
-    loop_.post([this] {
-      stopping_ = true;
-      for (auto& [serial, execution] : runs_) execution->cancel();
-    });
-    if (thread_.joinable()) thread_.join();
+    // Cancel what is still running and let it unwind on each loop.
+    for (auto& shard : shards_) {
+      Shard* sh = shard.get();
+      sh->loop.post([sh] {
+        sh->stopping = true;
+        for (auto& [serial, execution] : sh->runs) execution->cancel();
+      });
+    }
+    for (auto& shard : shards_)
+      if (shard->thread.joinable()) shard->thread.join();
   }
 
   std::shared_ptr<RunHandle> start(RunRequest request) {
@@ -308,8 +325,10 @@ class EngineImpl : public Engine {
       std::lock_guard lock(registry_mutex);
       registry()[handle->context_id()] = handle;
     }
-    loop_.post([this, handle, remember, request = std::move(request)]() mutable {
-      launch(std::move(request), handle, [handle, remember](RunResult result) {
+    // Runs go to the loops in turn.
+    const size_t index = next_shard_.fetch_add(1, std::memory_order_relaxed) % shards_.size();
+    shards_[index]->loop.post([this, index, handle, remember, request = std::move(request)]() mutable {
+      launch(index, std::move(request), handle, [handle, remember](RunResult result) {
         handle->finish(std::move(result));
         if (remember) keep_finished(handle);
       });
@@ -317,37 +336,39 @@ class EngineImpl : public Engine {
     return handle;
   }
 
-  // Starts a run on the loop thread; `done` gets its result there. `handle`
-  // (may be null) learns how to cancel it.
-  void launch(RunRequest request, const std::shared_ptr<RunHandle>& handle,
+  // Starts a run on loop `index`, from that loop's thread; `done` gets its
+  // result there. `handle` (may be null) learns how to cancel it.
+  void launch(size_t index, RunRequest request, const std::shared_ptr<RunHandle>& handle,
               std::function<void(RunResult)> done) {
-    assert(loop_.in_loop_thread());
+    Shard& sh = *shards_[index];
+    assert(sh.loop.in_loop_thread());
     if (request.context_id.empty()) request.context_id = new_context_id();
-    const uint64_t serial = next_serial_++;
+    const uint64_t serial = sh.next_serial++;
     std::string context_id = request.context_id;
-    auto execution =
-        std::make_unique<RunExecution>(set_, services_, std::move(request), std::move(context_id));
+    auto execution = std::make_unique<RunExecution>(set_, sh.services, std::move(request),
+                                                    std::move(context_id));
     RunExecution* raw = execution.get();
-    runs_.emplace(serial, std::move(execution));
+    sh.runs.emplace(serial, std::move(execution));
     if (handle)
-      handle->set_cancel([this, raw, serial] {
-        loop_.post([this, raw, serial] {
-          if (runs_.count(serial)) raw->cancel();
+      handle->set_cancel([sh = &sh, raw, serial] {
+        sh->loop.post([sh, raw, serial] {
+          if (sh->runs.count(serial)) raw->cancel();
         });
       });
-    spawn<RunResult>(raw->run(), [this, serial, done = std::move(done)](RunResult result) {
+    spawn<RunResult>(raw->run(), [this, sh = &sh, serial, done = std::move(done)](RunResult result) {
       if (records_) records_->save(result);  // a failed save never fails the run
       done(std::move(result));
       // Free the execution after its coroutine frame is gone.
-      loop_.post([this, serial] { runs_.erase(serial); });
+      sh->loop.post([sh, serial] { sh->runs.erase(serial); });
     });
   }
 
-  void post(std::function<void()> fn) { loop_.post(std::move(fn)); }
+  size_t loops() const { return shards_.size(); }
+  void post(size_t index, std::function<void()> fn) { shards_[index]->loop.post(std::move(fn)); }
 
   const DefinitionSet& definitions() const { return set_; }
   TokenVault& vault() { return *vault_; }
-  const VaultTokenBroker& broker() const { return *broker_; }
+  const VaultTokenBroker& broker() const { return *shards_.front()->broker; }
 
  private:
   std::shared_ptr<RunHandle> start_run(const std::string& target, std::optional<std::string> user,
@@ -364,19 +385,26 @@ class EngineImpl : public Engine {
   DefinitionSet set_;
   EngineOptions options_;
   ConnectionResolver resolver_;
-  EventLoop loop_;
+  // One event loop and thread, with what lives on it. Members are destroyed
+  // in reverse: the scripts, broker and transport before their loop.
+  struct Shard {
+    EventLoop loop;
+    std::unique_ptr<HttpTransport> transport;
+    std::unique_ptr<OAuthClient> oauth;
+    std::unique_ptr<VaultTokenBroker> broker;
+    std::unique_ptr<ScriptRunner> scripts;
+    RuntimeServices services;
+    std::unordered_map<uint64_t, std::unique_ptr<RunExecution>> runs;  // loop thread only
+    uint64_t next_serial = 1;                                           // loop thread only
+    bool stopping = false;                                              // loop thread only
+    std::thread thread;
+  };
+
   std::shared_ptr<TokenVault> vault_;
   std::unique_ptr<RecordWriter> records_;
-  std::unique_ptr<HttpTransport> transport_;
   std::shared_ptr<LogSink> log_;
-  std::unique_ptr<OAuthClient> oauth_;
-  std::unique_ptr<VaultTokenBroker> broker_;
-  std::unique_ptr<ScriptRunner> scripts_;  // before the loop thread ends, after the loop exists
-  RuntimeServices services_;
-  std::unordered_map<uint64_t, std::unique_ptr<RunExecution>> runs_;  // loop thread only
-  uint64_t next_serial_ = 1;                                          // loop thread only
-  bool stopping_ = false;               // loop thread only
-  std::thread thread_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<size_t> next_shard_{0};
 };
 
 }  // namespace
@@ -392,12 +420,15 @@ std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request) {
   return static_cast<EngineImpl&>(engine).start(std::move(request));
 }
 
-void launch_on_loop(Engine& engine, RunRequest request, std::function<void(RunResult)> done) {
-  static_cast<EngineImpl&>(engine).launch(std::move(request), nullptr, std::move(done));
+size_t engine_loops(Engine& engine) { return static_cast<EngineImpl&>(engine).loops(); }
+
+void launch_on_loop(Engine& engine, size_t loop, RunRequest request,
+                    std::function<void(RunResult)> done) {
+  static_cast<EngineImpl&>(engine).launch(loop, std::move(request), nullptr, std::move(done));
 }
 
-void post_to_loop(Engine& engine, std::function<void()> fn) {
-  static_cast<EngineImpl&>(engine).post(std::move(fn));
+void post_to_loop(Engine& engine, size_t loop, std::function<void()> fn) {
+  static_cast<EngineImpl&>(engine).post(loop, std::move(fn));
 }
 
 TokenVault& engine_vault(Engine& engine) { return static_cast<EngineImpl&>(engine).vault(); }

@@ -63,6 +63,12 @@ struct EngineOptions {
   // Step records at all (RunResult::steps): for execution records and traces.
   // Off (a batch without --records): no per-step bookkeeping.
   bool record_steps = true;
+  // Event-loop threads. Each run lives on one of them from start to end;
+  // runs started with start_run go to them in turn. More than one lets a
+  // batch use more than one core; each loop has its own connections and its
+  // own token broker (a refresh is still made once: they meet at the vault's
+  // lease). 0 counts as 1.
+  size_t loops = 1;
   // Test seams; empty: the real ones (CurlTransport, the SQLite vault in home).
   std::function<std::unique_ptr<HttpTransport>(EventLoop&)> transport_factory;
   std::shared_ptr<TokenVault> vault;
@@ -76,15 +82,18 @@ Result<std::unique_ptr<Engine>> make_engine(DefinitionSet set, EngineOptions opt
 
 // The engine's run entry point for the CLI and tests (FlowAPI uses it too).
 std::shared_ptr<RunHandle> start_run(Engine& engine, RunRequest request);
-// Starts a run from the engine's loop thread (inside a function given to
-// post_to_loop, or a `done` of launch_on_loop) and calls `done` there, on
-// the loop, with its result. No RunHandle, no registry entry and no thread
-// hand-off: for callers that keep many runs going from the loop itself (the
-// batch runner). `done` must not block. The run may end, and `done` be
+// The engine's event loops (EngineOptions::loops), numbered from 0.
+size_t engine_loops(Engine& engine);
+// Starts a run on loop `loop`, from that loop's thread (inside a function
+// given to post_to_loop, or a `done` of launch_on_loop), and calls `done`
+// there with its result. No RunHandle, no registry entry and no thread
+// hand-off: for callers that keep many runs going from the loops themselves
+// (the batch runner). `done` must not block. The run may end, and `done` be
 // called, before launch_on_loop returns (a run without waiting steps).
-void launch_on_loop(Engine& engine, RunRequest request, std::function<void(RunResult)> done);
-// Queues `fn` to run on the engine's loop thread. Thread-safe.
-void post_to_loop(Engine& engine, std::function<void()> fn);
+void launch_on_loop(Engine& engine, size_t loop, RunRequest request,
+                    std::function<void(RunResult)> done);
+// Queues `fn` to run on loop `loop`'s thread. Thread-safe.
+void post_to_loop(Engine& engine, size_t loop, std::function<void()> fn);
 // A run started in this process and still remembered (the newest 1,024
 // finished ones, and every one in progress), or nullptr. Thread-safe.
 std::shared_ptr<RunHandle> lookup_run(const std::string& context_id);

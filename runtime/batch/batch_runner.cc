@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -101,28 +102,44 @@ struct Ready {
   RunRequest request;
 };
 
-// The hand-over between the batch thread and the engine's loop. The batch
-// thread reads and checks jobs ahead into `ready`; the loop starts them
-// itself, and each run's end starts the next ready one, so a job crosses
-// threads only as part of a queue, not one wake-up each. The batch thread
-// is woken when `finished` turns non-empty and takes everything in it.
+// The hand-over between the batch thread and the engine's loops. The batch
+// thread reads and checks jobs ahead into `ready_`; each loop starts them
+// itself, up to its share of the concurrency, and each run's end starts the
+// next ready one on the same loop, so a job crosses threads only as part of
+// a queue, not one wake-up each. Runs that end in one round of a loop are
+// handed back together; the batch thread is woken when `finished_` turns
+// non-empty and takes everything in it.
 class Pipeline : public std::enable_shared_from_this<Pipeline> {
  public:
   Pipeline(Engine& engine, size_t concurrency, uint64_t max_failures)
-      : engine_(engine), concurrency_(concurrency), max_failures_(max_failures) {}
+      : engine_(engine), max_failures_(max_failures) {
+    // Each lane is one loop with its share of the slots (at least one).
+    const size_t lanes = std::max<size_t>(1, std::min(engine_loops(engine), concurrency));
+    for (size_t i = 0; i < lanes; ++i) {
+      auto lane = std::make_unique<Lane>();
+      lane->loop = i;
+      lane->capacity = concurrency / lanes + (i < concurrency % lanes ? 1 : 0);
+      lanes_.push_back(std::move(lane));
+    }
+  }
 
-  // Batch thread: hands jobs over; starts them on the loop if slots are free.
+  // Batch thread: hands jobs over; wakes the loops that have free slots.
   void push(std::vector<Ready>& jobs) {
     if (jobs.empty()) return;
-    bool post;
+    std::vector<Lane*> wake;
     {
       std::lock_guard lock(mutex_);
       for (Ready& job : jobs) ready_.push_back(std::move(job));
-      post = !pump_posted_ && running() < concurrency_ && !closed_;
-      pump_posted_ |= post;
+      if (!closed_)
+        for (auto& lane : lanes_)
+          if (!lane->pump_posted && lane->running.load(std::memory_order_relaxed) < lane->capacity) {
+            lane->pump_posted = true;
+            wake.push_back(lane.get());
+          }
     }
     jobs.clear();
-    if (post) post_to_loop(engine_, [self = shared_from_this()] { self->pump(); });
+    for (Lane* lane : wake)
+      post_to_loop(engine_, lane->loop, [self = shared_from_this(), lane] { self->pump(*lane); });
   }
 
   // Batch thread: no job starts any more; returns how many were handed over
@@ -135,7 +152,7 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     return dropped;
   }
 
-  // Batch thread: counts a failure that never reached the loop (a bad line).
+  // Batch thread: counts a failure that never reached a loop (a bad line).
   void count_failure() { failures_.fetch_add(1, std::memory_order_relaxed); }
 
   // Batch thread: waits up to `wait` for finished runs and takes them.
@@ -147,43 +164,58 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     return out;
   }
 
-  size_t running() const { return running_.load(std::memory_order_relaxed); }
+  size_t running() const {
+    size_t total = 0;
+    for (const auto& lane : lanes_) total += lane->running.load(std::memory_order_relaxed);
+    return total;
+  }
 
  private:
+  struct Lane {
+    size_t loop = 0;
+    size_t capacity = 1;
+    std::atomic<size_t> running{0};  // changed on the loop; read for progress
+    bool pump_posted = false;        // guarded by mutex_
+    // The loop's thread only.
+    bool pumping = false;
+    bool deliver_posted = false;
+    std::vector<Finished> ended;
+  };
+
   bool failed_enough() const {
     return max_failures_ > 0 && failures_.load(std::memory_order_relaxed) >= max_failures_;
   }
 
-  // Loop thread: starts ready jobs while slots are free. Runs that end at
-  // once (no waiting step) call back into pump(); the outer call goes on,
+  // Lane's loop: starts ready jobs while its slots are free. Runs that end
+  // at once (no waiting step) call back into pump(); the outer call goes on,
   // so the stack does not grow with the number of jobs.
-  void pump() {
-    if (pumping_) return;
-    pumping_ = true;
+  void pump(Lane& lane) {
+    if (lane.pumping) return;
+    lane.pumping = true;
     for (;;) {
       Ready next;
       {
         std::lock_guard lock(mutex_);
-        if (closed_ || running_.load(std::memory_order_relaxed) >= concurrency_ ||
+        if (closed_ || lane.running.load(std::memory_order_relaxed) >= lane.capacity ||
             ready_.empty() || failed_enough()) {
-          pump_posted_ = false;
+          lane.pump_posted = false;
           break;
         }
         next = std::move(ready_.front());
         ready_.pop_front();
       }
-      running_.fetch_add(1, std::memory_order_relaxed);
-      launch_on_loop(engine_, std::move(next.request),
-                     [self = shared_from_this(), id = std::move(next.id)](RunResult result) {
-                       self->ended(std::move(id), std::move(result));
+      lane.running.fetch_add(1, std::memory_order_relaxed);
+      launch_on_loop(engine_, lane.loop, std::move(next.request),
+                     [self = shared_from_this(), lane = &lane, id = std::move(next.id)](RunResult result) {
+                       self->ended(*lane, std::move(id), std::move(result));
                      });
     }
-    pumping_ = false;
+    lane.pumping = false;
   }
 
-  // Loop thread: a run ended. Its result waits in `ended_` until the loop has
-  // handled this round of events; then deliver() hands them all over at once.
-  void ended(std::string id, RunResult result) {
+  // Lane's loop: a run ended. Its result waits in `lane.ended` until the loop
+  // has handled this round of events; then deliver() hands them all over.
+  void ended(Lane& lane, std::string id, RunResult result) {
     Finished done;
     done.id = std::move(id);
     done.completed = result.state == RunState::Completed;
@@ -192,39 +224,34 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
     else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
     done.context_id = std::move(result.context_id);
     done.duration_ms = result.duration_ms;
-    running_.fetch_sub(1, std::memory_order_relaxed);
+    lane.running.fetch_sub(1, std::memory_order_relaxed);
     if (!done.completed) failures_.fetch_add(1, std::memory_order_relaxed);
-    ended_.push_back(std::move(done));
-    if (!deliver_posted_) {
-      deliver_posted_ = true;
-      post_to_loop(engine_, [self = shared_from_this()] { self->deliver(); });
+    lane.ended.push_back(std::move(done));
+    if (!lane.deliver_posted) {
+      lane.deliver_posted = true;
+      post_to_loop(engine_, lane.loop,
+                   [self = shared_from_this(), lane = &lane] { self->deliver(*lane); });
     }
-    pump();
+    pump(lane);
   }
 
-  // Loop thread: hands the ended runs to the batch thread.
-  void deliver() {
-    deliver_posted_ = false;
+  // Lane's loop: hands the ended runs to the batch thread.
+  void deliver(Lane& lane) {
+    lane.deliver_posted = false;
     bool wake;
     {
       std::lock_guard lock(mutex_);
       wake = finished_.empty();
-      for (Finished& done : ended_) finished_.push_back(std::move(done));
+      for (Finished& done : lane.ended) finished_.push_back(std::move(done));
     }
-    ended_.clear();
+    lane.ended.clear();
     // A non-empty queue has woken the batch thread already.
     if (wake) finished_cv_.notify_one();
   }
 
   Engine& engine_;
-  const size_t concurrency_;
   const uint64_t max_failures_;
-  // Loop thread only.
-  bool pumping_ = false;
-  bool deliver_posted_ = false;
-  std::vector<Finished> ended_;
-
-  std::atomic<size_t> running_{0};     // changed on the loop; read for progress
+  std::vector<std::unique_ptr<Lane>> lanes_;
   std::atomic<uint64_t> failures_{0};  // runs that failed, and bad lines
 
   std::mutex mutex_;
@@ -232,7 +259,6 @@ class Pipeline : public std::enable_shared_from_this<Pipeline> {
   std::deque<Ready> ready_;
   std::deque<Finished> finished_;
   bool closed_ = false;
-  bool pump_posted_ = false;
 };
 
 }  // namespace

@@ -611,7 +611,7 @@ TEST_F(CliBatchTest, ThousandJobsInFlight) {
   e2e::WriteFile(jobs, text);
   std::string out = root_ + "/results.jsonl";
   auto started = Clock::now();
-  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "1000"}));
+  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "1000", "--threads", "2"}));
   double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   RecordProperty("wall_ms", static_cast<int>(seconds * 1000));
   EXPECT_EQ(batch.exit_code, 0) << batch.err;
@@ -661,7 +661,8 @@ TEST_F(CliBatchTest, OneRefreshUnderLoadAfterTheProviderExpiresTheToken) {
   }
   e2e::WriteFile(jobs, text);
   std::string out = root_ + "/results.jsonl";
-  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "100"}));
+  // Three event loops, each with its own broker: they still make one refresh.
+  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "100", "--threads", "3"}));
   EXPECT_EQ(batch.exit_code, 0) << batch.err;
   Results results = ReadResults(out);
   ExpectExactlyOnce(results, ids);
@@ -695,7 +696,7 @@ TEST_F(CliBatchTest, OneRefreshUnderLoadOfATokenExpiredInTheVault) {
   }
   e2e::WriteFile(jobs, text);
   std::string out = root_ + "/results.jsonl";
-  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "100"}));
+  ChildResult batch = Flowline(BatchArgs(jobs, out, {"--concurrency", "100", "--threads", "3"}));
   EXPECT_EQ(batch.exit_code, 0) << batch.err;
   Results results = ReadResults(out);
   ExpectExactlyOnce(results, ids);
@@ -739,6 +740,14 @@ TEST_F(CliBatchTest, UsageErrors) {
 
   ChildResult zero = Flowline(BatchArgs(jobs, root_ + "/zero.jsonl", {"--concurrency", "0"}));
   EXPECT_EQ(zero.exit_code, 2) << zero.err;
+  ChildResult threads = Flowline(BatchArgs(jobs, root_ + "/threads.jsonl", {"--threads", "65"}));
+  EXPECT_EQ(threads.exit_code, 2) << threads.err;
+  EXPECT_NE(threads.err.find("--threads wants a number from 1 to 64"), std::string::npos) << threads.err;
+  // More loops than runs in flight: the extra ones are not started.
+  ChildResult many = Flowline(
+      BatchArgs(jobs, root_ + "/many.jsonl", {"--threads", "8", "--concurrency", "2"}));
+  EXPECT_EQ(many.exit_code, 0) << many.err;
+  EXPECT_EQ(ReadResults(root_ + "/many.jsonl").lines.size(), 3u);
   ChildResult missing = Flowline(BatchArgs(root_ + "/nope.jsonl", root_ + "/nope-results.jsonl"));
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
 }
