@@ -16,11 +16,14 @@
 #include <map>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "dsl/decoder.h"
 #include "dsl/diagnostic_render.h"
 #include "dsl/loader.h"
+#include "dsl/output_reads.h"
+#include "dsl/validate/call_graph.h"
 #include "dsl/validate/validator.h"
 #include "runtime/http/curl_transport.h"
 #include "runtime/records/run_store.h"
@@ -270,6 +273,7 @@ class EngineImpl : public Engine {
                                            ttl));
       options_.refresh.lease_ttl = *parsed;
     }
+    find_unread_headers();
     const size_t loops = std::max<size_t>(1, options_.loops);
     for (size_t i = 0; i < loops; ++i) {
       auto shard = std::make_unique<Shard>();
@@ -293,6 +297,7 @@ class EngineImpl : public Engine {
       sh.services.limits = options_.limits;
       sh.services.record_simple_steps = options_.record_simple_steps;
       sh.services.record_steps = options_.record_steps;
+      sh.services.unread_headers = &unread_headers_;
       sh.services.now = now;
       shards_.push_back(std::move(shard));
     }
@@ -363,6 +368,25 @@ class EngineImpl : public Engine {
     });
   }
 
+  // The REST steps whose `headers` output no pill of their action reads.
+  void find_unread_headers() {
+    for (const auto& definition : set_.all()) {
+      if (definition->kind != Kind::Action) continue;
+      const auto& action = static_cast<const Action&>(*definition);
+      std::vector<const StepList*> lists = {&action.steps};
+      while (!lists.empty()) {
+        const StepList* list = lists.back();
+        lists.pop_back();
+        for (const Step& step : *list) {
+          if (const auto* rest = step.as<RestStep>();
+              rest && !action_reads_step_output(action, step.id, "headers"))
+            unread_headers_.insert(rest);
+          for (const StepList* nested : nested_step_lists(step)) lists.push_back(nested);
+        }
+      }
+    }
+  }
+
   size_t loops() const { return shards_.size(); }
   void post(size_t index, std::function<void()> fn) { shards_[index]->loop.post(std::move(fn)); }
 
@@ -385,6 +409,7 @@ class EngineImpl : public Engine {
   DefinitionSet set_;
   EngineOptions options_;
   ConnectionResolver resolver_;
+  std::unordered_set<const RestStep*> unread_headers_;
   // One event loop and thread, with what lives on it. Members are destroyed
   // in reverse: the scripts, broker and transport before their loop.
   struct Shard {

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 #include "definitions/definitions.h"
 #include "runtime/http/http.h"
@@ -83,6 +84,9 @@ struct RuntimeServices {
   RunLimits limits;
   bool record_simple_steps = true;  // records for set/if/loops too (off in benchmarks)
   bool record_steps = true;         // step records at all (off: a batch without records)
+  // REST steps whose `headers` output no pill reads (dsl/output_reads.h):
+  // without step records, they skip building it. Null: build it always.
+  const std::unordered_set<const RestStep*>* unread_headers = nullptr;
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };

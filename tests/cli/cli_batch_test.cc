@@ -67,6 +67,16 @@ steps:
   - assign_outputs:
       n: "{{ inputs.n }}"
 ---
+kind: Action
+name: incident_content_type
+description: The Content-Type header of the incident list, read by a pill
+outputs:
+  type: {type: string, value: "{{ steps.fetch.headers['content-type'] }}"}
+  count: {type: integer, value: "{{ length(steps.fetch.body.result) }}"}
+steps:
+  - id: fetch
+    rest: {connection: acme, method: GET, path: /api/now/table/incident}
+---
 kind: Subflow
 name: echo
 description: Echoes its mandatory text
@@ -591,6 +601,27 @@ TEST_F(CliBatchTest, MaxFailuresStopsStartingJobsAndResumeRunsTheRest) {
   EXPECT_EQ(resumed.exit_code, 1) << resumed.err;  // carol's runs still fail
   Results results = ReadResults(out);
   ExpectExactlyOnce(results, ids);
+}
+
+// A batch without records skips building a REST step's headers object only
+// when no pill reads it: here one does, and gets the header.
+TEST_F(CliBatchTest, ResponseHeadersReachThePillsThatReadThem) {
+  Start();
+  Import("alice");
+  std::string jobs = root_ + "/jobs.jsonl";
+  e2e::WriteFile(jobs,
+                 "{\"id\":\"h1\",\"run\":\"incident_content_type\",\"user\":\"alice\"}\n"
+                 "{\"id\":\"h2\",\"run\":\"get_my_incidents\",\"user\":\"alice\"}\n");
+  std::string out = root_ + "/results.jsonl";
+  ChildResult batch = Flowline(BatchArgs(jobs, out));
+  EXPECT_EQ(batch.exit_code, 0) << batch.err;
+  Results results = ReadResults(out);
+  ASSERT_EQ(Str(results["h1"], "status"), "completed") << ErrorMessage(results["h1"]);
+  EXPECT_NE(Str(At(results["h1"], {"outputs"}), "type").find("application/json"), std::string::npos)
+      << results.lines[0];
+  EXPECT_EQ(Int(At(results["h1"], {"outputs", "count"})), 3);
+  ASSERT_EQ(Str(results["h2"], "status"), "completed") << ErrorMessage(results["h2"]);
+  EXPECT_EQ(Int(At(results["h2"], {"outputs", "count"})), 3);
 }
 
 // A thousand runs in flight against the endpoint, each waiting 200 ms there.
