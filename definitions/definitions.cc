@@ -1,5 +1,7 @@
 #include "definitions/definitions.h"
 
+#include <cstring>
+
 namespace flowline {
 
 std::string_view kind_name(Kind kind) {
@@ -85,17 +87,31 @@ void DefinitionSet::add(std::unique_ptr<Definition> definition) {
   definitions_.push_back(std::move(definition));
 }
 
+std::string_view DefinitionSet::QualifiedName::of(std::string_view name) {
+  if (name.find('.') != std::string_view::npos) return name;
+  constexpr std::string_view kGlobal = "global.";
+  if (kGlobal.size() + name.size() <= sizeof buffer_) {
+    std::memcpy(buffer_, kGlobal.data(), kGlobal.size());
+    std::memcpy(buffer_ + kGlobal.size(), name.data(), name.size());
+    return std::string_view(buffer_, kGlobal.size() + name.size());
+  }
+  spill_ = qualify(name);
+  return spill_;
+}
+
+const Definition* DefinitionSet::lookup(Kind index_kind, std::string_view name) const {
+  QualifiedName full;
+  auto it = index_.find(std::pair<Kind, std::string_view>(index_kind, full.of(name)));
+  return it == index_.end() ? nullptr : it->second;
+}
+
 const Definition* DefinitionSet::find(Kind kind, std::string_view name) const {
-  Kind index_kind = is_runnable(kind) ? Kind::Action : kind;
-  auto it = index_.find({index_kind, qualify(name)});
-  if (it == index_.end()) return nullptr;
-  if (it->second->kind != kind) return nullptr;
-  return it->second;
+  const Definition* found = lookup(is_runnable(kind) ? Kind::Action : kind, name);
+  return found != nullptr && found->kind == kind ? found : nullptr;
 }
 
 const Definition* DefinitionSet::find_runnable(std::string_view name) const {
-  auto it = index_.find({Kind::Action, qualify(name)});
-  return it == index_.end() ? nullptr : it->second;
+  return lookup(Kind::Action, name);
 }
 
 std::vector<const Definition*> DefinitionSet::of_kind(Kind kind) const {

@@ -153,10 +153,30 @@ class DefinitionSet {
 
   // "acme" -> "global.acme"; "x.acme" stays.
   static std::string qualify(std::string_view name);
+  // qualify() without allocating for names of ordinary length: the view
+  // lives as long as this object.
+  class QualifiedName {
+   public:
+    std::string_view of(std::string_view name);
+
+   private:
+    char buffer_[128];
+    std::string spill_;
+  };
 
  private:
   std::vector<std::unique_ptr<Definition>> definitions_;
-  std::map<std::pair<Kind, std::string>, const Definition*> index_;
+  // (kind, full name): looked up by string_view too, without building a key.
+  struct KeyLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      if (a.first != b.first) return a.first < b.first;
+      return std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
+  const Definition* lookup(Kind index_kind, std::string_view name) const;
+  std::map<std::pair<Kind, std::string>, const Definition*, KeyLess> index_;
 };
 
 }  // namespace flowline

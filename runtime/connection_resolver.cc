@@ -31,7 +31,7 @@ ConnectionResolver::ConnectionResolver(const DefinitionSet& set) {
   }
 }
 
-const ResolvedConnection* ConnectionResolver::resolve(const std::string& alias_full_name) const {
+const ResolvedConnection* ConnectionResolver::resolve(std::string_view alias_full_name) const {
   auto it = by_alias_.find(alias_full_name);
   return it == by_alias_.end() ? nullptr : &it->second;
 }

@@ -40,6 +40,9 @@ struct RunRequest {
   // cancel) while it runs and among the newest finished ones. A batch, which
   // keeps its own results, turns this off.
   bool remember = true;
+  // The inputs went through check_inputs against the target already (the
+  // batch checks each job before starting it): the run does not check again.
+  bool inputs_checked = false;
 };
 
 struct RunError {

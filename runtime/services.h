@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -42,7 +43,7 @@ class ConnectionResolver {
  public:
   explicit ConnectionResolver(const DefinitionSet& set);
   // The binding of an alias (full name), or nullptr when the alias is unknown.
-  const ResolvedConnection* resolve(const std::string& alias_full_name) const;
+  const ResolvedConnection* resolve(std::string_view alias_full_name) const;
 
  private:
   std::map<std::string, ResolvedConnection, std::less<>> by_alias_;
@@ -65,6 +66,13 @@ class TokenBroker {
   // enough to use now: refreshed first when it expires within the skew.
   virtual Task<Result<AccessToken>> token_for(const ResolvedConnection& binding,
                                               const std::string& user) = 0;
+  // The token token_for would give at once from memory, when it has one
+  // that needs no refresh; nullopt: call token_for. Lets a REST step skip
+  // a coroutine when nothing has to wait.
+  virtual std::optional<AccessToken> ready_token(const ResolvedConnection& binding,
+                                                 const std::string& user) {
+    return std::nullopt;
+  }
   // After the server rejected `rejected` as invalid_token: refresh once, unless
   // another run already replaced it, and return the token to retry with.
   virtual Task<Result<AccessToken>> refresh_after_rejection(const ResolvedConnection& binding,

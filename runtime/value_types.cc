@@ -25,22 +25,27 @@ std::string describe_value_type(const Value& value) {
 
 Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& given,
                            std::string_view owner) {
+  return check_inputs(specs, given, [owner] { return std::string(owner); });
+}
+
+Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& given,
+                           const std::function<std::string()>& owner) {
   if (!given.is_object() && !given.is_null())
-    return Status("invalid_input", fmt::format("inputs of {} must be an object", owner));
-  ValueObject out;
-  std::vector<std::string> names;
-  for (const auto& spec : specs) names.push_back(spec.name);
+    return Status("invalid_input", fmt::format("inputs of {} must be an object", owner()));
   if (given.is_object()) {
     for (const auto& [name, value] : given.as_object()) {
       bool declared = false;
       for (const auto& spec : specs) declared |= spec.name == name;
       if (!declared) {
-        std::string message = fmt::format("{} has no input '{}'", owner, name);
+        std::vector<std::string> names;
+        for (const auto& spec : specs) names.push_back(spec.name);
+        std::string message = fmt::format("{} has no input '{}'", owner(), name);
         message += did_you_mean(name, names);
         return Status("invalid_input", message);
       }
     }
   }
+  ValueObject out;
   for (const auto& spec : specs) {
     const Value* value = given.find(spec.name);
     if (value == nullptr || value->is_null()) {
@@ -49,8 +54,8 @@ Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& giv
         continue;
       }
       if (spec.mandatory)
-        return Status("invalid_input",
-                      fmt::format("{} needs input '{}' ({})", owner, spec.name, describe_type(spec.type)));
+        return Status("invalid_input", fmt::format("{} needs input '{}' ({})", owner(), spec.name,
+                                                   describe_type(spec.type)));
       out.emplace(spec.name, Value());
       continue;
     }
@@ -64,7 +69,7 @@ Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& giv
     }
     if (!value_fits(*value, spec.type))
       return Status("invalid_input", fmt::format("input '{}' of {} must be {}, not {}", spec.name,
-                                                 owner, describe_type(spec.type),
+                                                 owner(), describe_type(spec.type),
                                                  describe_value_type(*value)));
     out.emplace(spec.name, *value);
   }

@@ -2,6 +2,7 @@
 // and the typed parsing of `--input k=v` on the command line.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,9 @@ std::string describe_value_type(const Value& value);
 // ("subflow 'global.x'"). Error code: "invalid_input".
 Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& given,
                            std::string_view owner);
+// The same, with the callee's name made only when there is an error to report.
+Result<Value> check_inputs(const std::vector<ParamSpec>& specs, const Value& given,
+                           const std::function<std::string()>& owner);
 
 // Parses a command-line value for a declared type: integers, numbers and
 // booleans from their text, arrays/objects/any from JSON, strings as given.

@@ -129,13 +129,18 @@ Task<RunExecution::CallResult> RunExecution::invoke(const Definition& definition
     if (subflow.run_as == RunAs::SessionUser) frame.user = request_.user;
   }
 
-  auto checked = check_inputs(declared_inputs(definition), inputs, owner_name(definition));
-  if (!checked.ok()) {
-    result.ok = false;
-    result.error = {checked.status().code(), checked.status().message(), path};
-    co_return result;
+  if (depth == request_.depth && path.empty() && request_.inputs_checked) {
+    frame.inputs = std::move(inputs);  // checked by the caller already (a batch job)
+  } else {
+    auto checked = check_inputs(declared_inputs(definition), inputs,
+                                [&definition] { return owner_name(definition); });
+    if (!checked.ok()) {
+      result.ok = false;
+      result.error = {checked.status().code(), checked.status().message(), path};
+      co_return result;
+    }
+    frame.inputs = std::move(checked).value();
   }
-  frame.inputs = std::move(checked).value();
   if (definition.kind == Kind::Subflow || definition.kind == Kind::Flow) {
     for (const auto& variable : static_cast<const Subflow&>(definition).variables)
       frame.vars.mutable_object().insert_or_assign(variable.name,
@@ -539,10 +544,23 @@ Task<RunExecution::Outcome> RunExecution::run_script(Frame& frame, const Step& s
 void RunExecution::store_step(Frame& frame, const Step& step, Value outputs, const RunError* error) {
   if (step.id.empty()) return;
   if (!outputs.is_object()) outputs = Value(ValueObject{});
-  ValueObject status;
-  status.emplace("code", Value(static_cast<int64_t>(error ? 1 : 0)));
-  status.emplace("message", Value(error ? error->message : std::string()));
-  outputs.mutable_object().insert_or_assign("status", Value(std::move(status)));
+  Value status;
+  if (error) {
+    ValueObject failed;
+    failed.emplace("code", Value(static_cast<int64_t>(1)));
+    failed.emplace("message", Value(error->message));
+    status = Value(std::move(failed));
+  } else {
+    // Every successful step has the same status: one object per thread, shared.
+    thread_local const Value ok = [] {
+      ValueObject fields;
+      fields.emplace("code", Value(static_cast<int64_t>(0)));
+      fields.emplace("message", Value(std::string()));
+      return Value(std::move(fields));
+    }();
+    status = ok;
+  }
+  outputs.mutable_object().insert_or_assign("status", std::move(status));
   frame.steps.mutable_object().insert_or_assign(step.id, std::move(outputs));
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include <deque>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +51,13 @@ class RunExecution {
     }
   };
 
+  // An empty object shared by the frames of this thread until one is
+  // written (Values copy on write), so a frame allocates only what it fills.
+  static const Value& empty_object() {
+    thread_local const Value empty = Value(ValueObject{});
+    return empty;
+  }
+
   // The state of one action/subflow/flow invocation.
   struct Frame {
     const Definition* definition = nullptr;
@@ -57,17 +65,17 @@ class RunExecution {
     std::string path;                 // "" at the root, else "call_id/…/"
     int depth = 0;
     Value inputs;
-    Value steps = ValueObject{};
-    Value vars = ValueObject{};
-    Value outputs = ValueObject{};
+    Value steps = empty_object();
+    Value vars = empty_object();
+    Value outputs = empty_object();
     Value error;
-    std::deque<Value> loop_values;  // stable addresses for EvalScope::loop_items
+    std::list<Value> loop_values;  // stable addresses for EvalScope::loop_items
     EvalScope scope;
   };
 
   struct CallResult {
     bool ok = true;
-    Value outputs = ValueObject{};
+    Value outputs = empty_object();
     RunError error;
   };
 

@@ -310,12 +310,12 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     static const std::vector<ParamSpec> kNone;
     const std::vector<ParamSpec>* specs = declared_inputs(*target);
     if (!specs) specs = &kNone;
-    std::string owner = fmt::format("'{}'", target->full_name);
+    auto owner = [target] { return fmt::format("'{}'", target->full_name); };
     Value inputs = std::move(job.inputs);
     if (job.text_inputs) {
       ValueObject typed;
       for (const auto& [name, text] : inputs.as_object()) {
-        auto value = parse_typed_input(*specs, name, text.as_string(), owner);
+        auto value = parse_typed_input(*specs, name, text.as_string(), owner());
         if (!value.ok())
           return Refusal{value.status().code(), fmt::format("line {}: {}", job.line, value.status().message())};
         typed.insert_or_assign(name, std::move(value).value());
@@ -332,6 +332,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     request.timeout = options_.job_timeout;
     request.source = RunSource::Batch;
     request.remember = false;  // the results file is the batch's record
+    request.inputs_checked = true;
     request.context_id = new_context_id();  // here, off the loop thread
     return std::nullopt;
   };
@@ -354,12 +355,15 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     // Asked once a round, so that a stop is noticed (and acknowledged) even
     // while every slot is busy.
     const bool stopping = stop();
-    if (options_.max_failures > 0 && counts.failed >= options_.max_failures)
-      summary.max_failures_reached = true;
-    if (!closed && (stopping || !io.ok() || summary.max_failures_reached)) {
+    const bool failed_enough = options_.max_failures > 0 && counts.failed >= options_.max_failures;
+    if (!closed && (stopping || !io.ok() || failed_enough)) {
       // Jobs handed over but not started stay without a result: --resume runs them.
-      outstanding -= pipeline->close();
+      const size_t dropped = pipeline->close();
+      outstanding -= dropped;
       closed = true;
+      // Said only when jobs were left unstarted.
+      if (failed_enough && !stopping && io.ok())
+        summary.max_failures_reached = dropped > 0 || !reader_done;
     }
     // Read and check jobs ahead of the loop.
     while (!reader_done && !closed && outstanding + handing.size() < max_outstanding) {
@@ -414,11 +418,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
       pipeline->push(handing);
     }
     handing.clear();
-    if (outstanding == 0 && (reader_done || closed)) {
-      if (options_.max_failures > 0 && counts.failed >= options_.max_failures)
-        summary.max_failures_reached = true;
-      break;
-    }
+    if (outstanding == 0 && (reader_done || closed)) break;
     if (outstanding == 0) continue;  // bad lines only so far, or a stop to notice
 
     // Collect what finished, and write its lines at once; wake at least

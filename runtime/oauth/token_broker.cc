@@ -109,6 +109,23 @@ Task<Result<AccessToken>> VaultTokenBroker::token_for(const ResolvedConnection& 
   co_return co_await refresh(binding, user, std::nullopt);
 }
 
+std::optional<AccessToken> VaultTokenBroker::ready_token(const ResolvedConnection& binding,
+                                                        const std::string& user) {
+  if (policy_.token_cache_ttl.count() <= 0 || cache_.empty()) return std::nullopt;
+  key_.assign(binding.credential->full_name);
+  key_ += '\0';
+  key_ += user;
+  auto cached = cache_.find(key_);
+  if (cached == cache_.end() ||
+      std::chrono::steady_clock::now() - cached->second.read_at >= policy_.token_cache_ttl)
+    return std::nullopt;
+  const StoredToken& token = cached->second.token;
+  // Anything but a valid token that needs no refresh goes the long way.
+  if (token.state != TokenState::Valid || needs_refresh(token, now_(), policy_.max_skew))
+    return std::nullopt;
+  return AccessToken{token.access_token, token.version, true};
+}
+
 Task<Result<AccessToken>> VaultTokenBroker::refresh_after_rejection(const ResolvedConnection& binding,
                                                                     const std::string& user,
                                                                     const AccessToken& rejected) {

@@ -44,6 +44,9 @@ class VaultTokenBroker : public TokenBroker {
   Task<Result<AccessToken>> refresh_after_rejection(const ResolvedConnection& binding,
                                                     const std::string& user,
                                                     const AccessToken& rejected) override;
+  // From the in-memory cache (RefreshPolicy::token_cache_ttl) only.
+  std::optional<AccessToken> ready_token(const ResolvedConnection& binding,
+                                         const std::string& user) override;
 
   // Token requests this broker has sent (for tests and `runs show`).
   int token_requests() const { return token_requests_; }
@@ -78,6 +81,7 @@ class VaultTokenBroker : public TokenBroker {
     std::chrono::steady_clock::time_point read_at;
   };
   std::unordered_map<std::string, CachedToken> cache_;  // credential '\0' user
+  std::string key_;  // ready_token's lookup key, reused
   int token_requests_ = 0;
 };
 

@@ -173,9 +173,10 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
   const ResolvedConnection* binding = nullptr;
   std::string base_url;
   if (!s.connection.empty()) {
+    DefinitionSet::QualifiedName alias;
     binding = services_.connections->resolve(s.connection.full.empty()
-                                                 ? DefinitionSet::qualify(s.connection.name)
-                                                 : s.connection.full);
+                                                 ? alias.of(s.connection.name)
+                                                 : std::string_view(s.connection.full));
     if (binding == nullptr || binding->connection == nullptr)
       co_return fail("connection_missing",
                      fmt::format("connection alias '{}' has no active HTTP connection",
@@ -266,12 +267,15 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
     } else {
       token_user = kSystemUser;
     }
-    auto got = co_await services_.tokens->token_for(*binding, token_user);
-    if (!got.ok()) {
-      int status = (got.status().code() == "token_missing" || got.status().code() == "token_invalid") ? 401 : 0;
-      co_return fail(got.status().code(), got.status().message(), status);
+    token = services_.tokens->ready_token(*binding, token_user);
+    if (!token) {
+      auto got = co_await services_.tokens->token_for(*binding, token_user);
+      if (!got.ok()) {
+        int status = (got.status().code() == "token_missing" || got.status().code() == "token_invalid") ? 401 : 0;
+        co_return fail(got.status().code(), got.status().message(), status);
+      }
+      token = std::move(got).value();
     }
-    token = std::move(got).value();
   }
   // Basic and API-key credentials: resolved at use, sent only to this origin.
   if (binding && binding->credential && binding->credential->type != Credential::Type::OAuth2) {
@@ -369,10 +373,13 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
     if (!request.body.empty()) sent.emplace("body", Value(request.body));
     result_.steps.back().inputs = Value(std::move(sent));
   }
-  std::string target = request.method + " " + request.url.substr(0, request.url.find('?'));
+  // "GET https://host/path", for messages: without the query, which may hold values.
+  auto target = [&request] {
+    return request.method + " " + request.url.substr(0, request.url.find('?'));
+  };
   if (response.error != HttpError::None)
     co_return fail(std::string(http_error_code(response.error)),
-                   fmt::format("{} failed: {}", target, response.error_message), 0);
+                   fmt::format("{} failed: {}", target(), response.error_message), 0);
 
   outputs.insert_or_assign("status_code", Value(static_cast<int64_t>(response.status)));
   if (services_.record_steps || services_.unread_headers == nullptr ||
@@ -385,7 +392,7 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
     std::string_view reason = reason_phrase(response.status);
     co_return fail("http_status",
                    fmt::format("HTTP {}{}{} from {}", response.status, reason.empty() ? "" : " ",
-                               reason, target),
+                               reason, target()),
                    0);
   }
   store_step(frame, step, Value(std::move(outputs)), nullptr);

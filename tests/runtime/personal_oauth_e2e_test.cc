@@ -15,6 +15,7 @@
 #include "support/endpoint_fixture.h"
 #include "flowline/flow_api.h"
 #include "runtime/engine.h"
+#include "dsl/loader.h"
 
 namespace flowline {
 namespace {
@@ -328,6 +329,66 @@ TEST_F(PersonalOAuthE2E, ConcurrentRunsAndProcessesRefreshOnce) {
   EXPECT_EQ(endpoint_->Stat("revoked_grants"), 0) << endpoint_->StatsText();
   EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 0);
   EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 67);
+}
+
+// 4b. An engine with three event loops (as a batch runs), each with its own
+// broker and token memory: 60 runs on an expired token make one refresh; once
+// each loop has read the refreshed token, runs take it from memory and do not
+// see the vault change until the memory expires.
+TEST_F(PersonalOAuthE2E, ThreeLoopsRefreshOnceAndReuseTheToken) {
+  sample::EndpointOptions options;
+  options.threads = 128;
+  StartEndpoint(options);
+  Diagnostics diagnostics;
+  DefinitionSet set = load_definitions({defs_}, diagnostics);
+  ASSERT_FALSE(diagnostics.has_errors());
+  EngineOptions engine_options;
+  engine_options.home = home_;
+  engine_options.keep_records = false;
+  engine_options.loops = 3;
+  engine_options.refresh.token_cache_ttl = 10s;  // longer than the test
+  auto made = make_engine(std::move(set), std::move(engine_options));
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  Engine& engine = **made;
+  ASSERT_EQ(engine_loops(engine), 3u);
+  Store(engine, "alice", endpoint_->Login("alice"), -1min);
+  endpoint_->Control("/control/reset");
+
+  auto wave = [&](int runs) {
+    std::vector<std::shared_ptr<RunHandle>> handles;
+    for (int i = 0; i < runs; ++i) {
+      RunRequest request;
+      request.target = kSubflow;
+      request.user = "alice";
+      request.timeout = 60s;
+      handles.push_back(start_run(engine, std::move(request)));
+    }
+    for (auto& handle : handles) {
+      RunResult result = handle->wait();
+      ASSERT_EQ(result.state, RunState::Completed) << Describe(result);
+      EXPECT_EQ(result.outputs.find("total")->as_integer(), 3);
+    }
+  };
+  wave(60);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("refresh_reuse_detected"), 0);
+  // Every loop saw the refreshed token; the vault now holds it.
+  StoredToken refreshed = Load(engine, "alice");
+  ASSERT_TRUE(refreshed.expires_at);
+  EXPECT_GT(*refreshed.expires_at, std::chrono::system_clock::now() + 30min);
+
+  wave(30);  // ten a loop: each loop reads the refreshed token once and keeps it
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+
+  // Replace the vault's copy with a token the server refuses: runs within the
+  // token memory still send the refreshed one, so all 30 succeed untouched.
+  StoredToken bogus = refreshed;
+  bogus.access_token = "not-a-token";
+  ASSERT_TRUE(engine_vault(engine).put(e2e::kCredential, "alice", bogus).ok());
+  wave(30);
+  EXPECT_EQ(endpoint_->Stat("token_requests.total"), 1) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_unauthorized"), 0) << endpoint_->StatsText();
+  EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), 120);
 }
 
 // 5. A revoked grant: invalid_grant marks the token needs_login; no further token requests.
