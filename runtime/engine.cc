@@ -25,7 +25,9 @@
 #include "dsl/output_reads.h"
 #include "dsl/validate/call_graph.h"
 #include "dsl/validate/validator.h"
+#include "runtime/eval/evaluator.h"
 #include "runtime/http/curl_transport.h"
+#include "runtime/http/url.h"
 #include "runtime/records/run_store.h"
 #include "runtime/script/script_runner.h"
 #include "runtime/walker.h"
@@ -274,6 +276,7 @@ class EngineImpl : public Engine {
       options_.refresh.lease_ttl = *parsed;
     }
     find_unread_headers();
+    find_fixed_url_paths();
     const size_t loops = std::max<size_t>(1, options_.loops);
     for (size_t i = 0; i < loops; ++i) {
       auto shard = std::make_unique<Shard>();
@@ -298,6 +301,7 @@ class EngineImpl : public Engine {
       sh.services.record_simple_steps = options_.record_simple_steps;
       sh.services.record_steps = options_.record_steps;
       sh.services.unread_headers = &unread_headers_;
+      sh.services.fixed_url_paths = &fixed_url_paths_;
       sh.services.now = now;
       shards_.push_back(std::move(shard));
     }
@@ -368,6 +372,33 @@ class EngineImpl : public Engine {
     });
   }
 
+  // REST steps on a connection whose path has no pill: their URL up to the
+  // query, built once (a path that fails to build is left to fail per run).
+  void find_fixed_url_paths() {
+    for (const auto& definition : set_.all()) {
+      if (definition->kind != Kind::Action) continue;
+      std::vector<const StepList*> lists = {&static_cast<const Action&>(*definition).steps};
+      while (!lists.empty()) {
+        const StepList* list = lists.back();
+        lists.pop_back();
+        for (const Step& step : *list) {
+          for (const StepList* nested : nested_step_lists(step)) lists.push_back(nested);
+          const auto* rest = step.as<RestStep>();
+          if (rest == nullptr || rest->connection.empty() || !rest->path.is_literal()) continue;
+          DefinitionSet::QualifiedName alias;
+          const ResolvedConnection* binding =
+              resolver_.resolve(rest->connection.full.empty() ? alias.of(rest->connection.name)
+                                                              : std::string_view(rest->connection.full));
+          if (binding == nullptr || binding->connection == nullptr) continue;
+          auto path = render(rest->path, EvalScope{});
+          if (!path.ok()) continue;
+          auto url = build_url_path(binding->connection->url, to_display_string(*path));
+          if (url.ok()) fixed_url_paths_.emplace(rest, std::move(url).value());
+        }
+      }
+    }
+  }
+
   // The REST steps whose `headers` output no pill of their action reads.
   void find_unread_headers() {
     for (const auto& definition : set_.all()) {
@@ -410,6 +441,7 @@ class EngineImpl : public Engine {
   EngineOptions options_;
   ConnectionResolver resolver_;
   std::unordered_set<const RestStep*> unread_headers_;
+  std::unordered_map<const RestStep*, std::string> fixed_url_paths_;
   // One event loop and thread, with what lives on it. Members are destroyed
   // in reverse: the scripts, broker and transport before their loop.
   struct Shard {

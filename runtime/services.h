@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "definitions/definitions.h"
@@ -95,6 +96,9 @@ struct RuntimeServices {
   // REST steps whose `headers` output no pill reads (dsl/output_reads.h):
   // without step records, they skip building it. Null: build it always.
   const std::unordered_set<const RestStep*>* unread_headers = nullptr;
+  // REST steps on a connection with a path without pills: their URL before
+  // the query (build_url_path), made once. Null: built on every request.
+  const std::unordered_map<const RestStep*, std::string>* fixed_url_paths = nullptr;
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };

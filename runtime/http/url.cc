@@ -201,8 +201,7 @@ Result<Origin> origin_of(std::string_view url) {
   return origin;
 }
 
-Result<std::string> build_url(std::string_view base_url, std::string_view path,
-                              const std::vector<std::pair<std::string, std::string>>& query) {
+Result<std::string> build_url_path(std::string_view base_url, std::string_view path) {
   if (Result<Origin> origin = origin_of(base_url); !origin.ok()) return origin.status();
   if (base_url.find('#') != std::string_view::npos)
     return invalid_url("the base URL has a fragment ('#')");
@@ -231,13 +230,16 @@ Result<std::string> build_url(std::string_view base_url, std::string_view path,
       url += tail;
     }
   }
-
-  char separator = '?';
   if (!base_query.empty()) {
     url += '?';
     url += base_query;
-    separator = '&';
   }
+  return url;
+}
+
+void append_query(std::string& url, const std::vector<std::pair<std::string, std::string>>& query) {
+  // The base URL's own query, if any, came first.
+  char separator = url.find('?') == std::string::npos ? '?' : '&';
   for (const auto& [name, value] : query) {
     url += separator;
     url += percent_encode(name);
@@ -245,6 +247,13 @@ Result<std::string> build_url(std::string_view base_url, std::string_view path,
     url += percent_encode(value);
     separator = '&';
   }
+}
+
+Result<std::string> build_url(std::string_view base_url, std::string_view path,
+                              const std::vector<std::pair<std::string, std::string>>& query) {
+  Result<std::string> url = build_url_path(base_url, path);
+  if (!url.ok()) return url;
+  append_query(*url, query);
   return url;
 }
 

@@ -31,6 +31,13 @@ Result<Origin> origin_of(std::string_view url);
 Result<std::string> build_url(std::string_view base_url, std::string_view path,
                               const std::vector<std::pair<std::string, std::string>>& query);
 
+// build_url in two halves, for callers that reuse the first: the base URL
+// and encoded path (with the base's own query, if any), then the query
+// pairs appended to it. build_url(b, p, q) == build_url_path(b, p) +
+// append_query(…, q).
+Result<std::string> build_url_path(std::string_view base_url, std::string_view path);
+void append_query(std::string& url, const std::vector<std::pair<std::string, std::string>>& query);
+
 // A header name or value with CR, LF or NUL (header injection) is rejected:
 // an error "unsafe_header".
 Status check_header(std::string_view name, std::string_view value);

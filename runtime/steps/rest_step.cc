@@ -192,8 +192,17 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
   }
 
   // 2. Render the request from pills.
-  auto rendered_path = render(s.path, frame.scope);
-  if (!rendered_path.ok()) co_return fail("expression_error", rendered_path.status().message(), 0);
+  // A literal path on a connection: its URL up to the query was built once.
+  const std::string* fixed = nullptr;
+  if (binding != nullptr && services_.fixed_url_paths != nullptr) {
+    auto it = services_.fixed_url_paths->find(&s);
+    if (it != services_.fixed_url_paths->end()) fixed = &it->second;
+  }
+  Result<Value> rendered_path = Value();
+  if (fixed == nullptr) {
+    rendered_path = render(s.path, frame.scope);
+    if (!rendered_path.ok()) co_return fail("expression_error", rendered_path.status().message(), 0);
+  }
   std::vector<std::pair<std::string, std::string>> query;
   for (const auto& [name, tmpl] : s.query) {
     auto value = render(tmpl, frame.scope);
@@ -201,8 +210,10 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
     if (value->is_null()) continue;
     query.emplace_back(name, to_display_string(*value));
   }
-  auto url = build_url(base_url, to_display_string(*rendered_path), query);
+  Result<std::string> url = fixed != nullptr ? Result<std::string>(*fixed)
+                                             : build_url(base_url, to_display_string(*rendered_path), query);
   if (!url.ok()) co_return fail(url.status().code(), url.status().message(), 0);
+  if (fixed != nullptr) append_query(*url, query);
 
   HttpRequest request;
   request.method = std::string(http_method_name(s.method));

@@ -222,6 +222,29 @@ TEST(BuildUrlTest, QueryIsAppendedToAnExistingBaseQuery) {
   EXPECT_EQ(*url, "https://h/v1/x?api=1&a=b");
 }
 
+// A REST step with a literal path builds its URL up to the query once
+// (build_url_path) and appends each request's query (append_query): the two
+// halves give exactly what build_url gives.
+TEST(BuildUrlTest, TheTwoHalvesMakeTheSameUrl) {
+  const std::vector<std::pair<std::string, std::string>> none;
+  const std::vector<std::pair<std::string, std::string>> some = {{"sysparm_limit", "5"},
+                                                                 {"q", "a b&c"}};
+  for (const char* base : {"https://h", "https://h/", "https://h/v1", "https://h/v1/",
+                           "https://h/v1?api=2", "https://h?x=1&y=2"}) {
+    for (const char* path : {"", "/", "/api/now/table/incident", "items/", "a b/%41"}) {
+      for (const auto* query : {&none, &some}) {
+        Result<std::string> whole = build_url(base, path, *query);
+        Result<std::string> half = build_url_path(base, path);
+        ASSERT_EQ(whole.ok(), half.ok()) << base << " " << path;
+        if (!whole.ok()) continue;
+        append_query(*half, *query);
+        EXPECT_EQ(*half, *whole) << base << " + " << path;
+      }
+    }
+  }
+  EXPECT_FALSE(build_url_path("https://h", "//evil.example").ok());
+}
+
 TEST(BuildUrlTest, BadBaseUrlsAreInvalid) {
   for (const std::string base : {"ftp://h", "h/v1", "https://u:p@h", "https://h/v1#frag"}) {
     Result<std::string> url = build_url(base, "/x", {});
