@@ -22,14 +22,11 @@
 #include "dsl/decoder.h"
 #include "dsl/diagnostic_render.h"
 #include "dsl/loader.h"
-#include "dsl/output_reads.h"
-#include "dsl/validate/call_graph.h"
 #include "dsl/validate/validator.h"
-#include "runtime/eval/evaluator.h"
 #include "runtime/http/curl_transport.h"
-#include "runtime/http/url.h"
 #include "runtime/records/run_store.h"
 #include "runtime/script/script_runner.h"
+#include "runtime/steps/rest_plan.h"
 #include "runtime/walker.h"
 
 namespace flowline {
@@ -275,8 +272,7 @@ class EngineImpl : public Engine {
                                            ttl));
       options_.refresh.lease_ttl = *parsed;
     }
-    find_unread_headers();
-    find_fixed_url_paths();
+    rest_plans_ = plan_rest_steps(set_, resolver_);
     const size_t loops = std::max<size_t>(1, options_.loops);
     for (size_t i = 0; i < loops; ++i) {
       auto shard = std::make_unique<Shard>();
@@ -300,8 +296,8 @@ class EngineImpl : public Engine {
       sh.services.limits = options_.limits;
       sh.services.record_simple_steps = options_.record_simple_steps;
       sh.services.record_steps = options_.record_steps;
-      sh.services.unread_headers = &unread_headers_;
-      sh.services.fixed_url_paths = &fixed_url_paths_;
+      sh.services.unread_headers = &rest_plans_.unread_headers;
+      sh.services.fixed_url_paths = &rest_plans_.fixed_url_paths;
       sh.services.now = now;
       shards_.push_back(std::move(shard));
     }
@@ -372,52 +368,6 @@ class EngineImpl : public Engine {
     });
   }
 
-  // REST steps on a connection whose path has no pill: their URL up to the
-  // query, built once (a path that fails to build is left to fail per run).
-  void find_fixed_url_paths() {
-    for (const auto& definition : set_.all()) {
-      if (definition->kind != Kind::Action) continue;
-      std::vector<const StepList*> lists = {&static_cast<const Action&>(*definition).steps};
-      while (!lists.empty()) {
-        const StepList* list = lists.back();
-        lists.pop_back();
-        for (const Step& step : *list) {
-          for (const StepList* nested : nested_step_lists(step)) lists.push_back(nested);
-          const auto* rest = step.as<RestStep>();
-          if (rest == nullptr || rest->connection.empty() || !rest->path.is_literal()) continue;
-          DefinitionSet::QualifiedName alias;
-          const ResolvedConnection* binding =
-              resolver_.resolve(rest->connection.full.empty() ? alias.of(rest->connection.name)
-                                                              : std::string_view(rest->connection.full));
-          if (binding == nullptr || binding->connection == nullptr) continue;
-          auto path = render(rest->path, EvalScope{});
-          if (!path.ok()) continue;
-          auto url = build_url_path(binding->connection->url, to_display_string(*path));
-          if (url.ok()) fixed_url_paths_.emplace(rest, std::move(url).value());
-        }
-      }
-    }
-  }
-
-  // The REST steps whose `headers` output no pill of their action reads.
-  void find_unread_headers() {
-    for (const auto& definition : set_.all()) {
-      if (definition->kind != Kind::Action) continue;
-      const auto& action = static_cast<const Action&>(*definition);
-      std::vector<const StepList*> lists = {&action.steps};
-      while (!lists.empty()) {
-        const StepList* list = lists.back();
-        lists.pop_back();
-        for (const Step& step : *list) {
-          if (const auto* rest = step.as<RestStep>();
-              rest && !action_reads_step_output(action, step.id, "headers"))
-            unread_headers_.insert(rest);
-          for (const StepList* nested : nested_step_lists(step)) lists.push_back(nested);
-        }
-      }
-    }
-  }
-
   size_t loops() const { return shards_.size(); }
   void post(size_t index, std::function<void()> fn) { shards_[index]->loop.post(std::move(fn)); }
 
@@ -440,8 +390,7 @@ class EngineImpl : public Engine {
   DefinitionSet set_;
   EngineOptions options_;
   ConnectionResolver resolver_;
-  std::unordered_set<const RestStep*> unread_headers_;
-  std::unordered_map<const RestStep*, std::string> fixed_url_paths_;
+  RestPlans rest_plans_;
   // One event loop and thread, with what lives on it. Members are destroyed
   // in reverse: the scripts, broker and transport before their loop.
   struct Shard {
@@ -521,89 +470,5 @@ std::string Engine::default_user() {
   if (const char* user = std::getenv("USER"); user && *user) return user;
   return "unknown";
 }
-
-// ---- FlowAPI ---------------------------------------------------------------
-
-FlowError::FlowError(std::string code, std::string message, std::string step,
-                     std::string context_id)
-    : std::runtime_error(message),
-      code_(std::move(code)),
-      message_(std::move(message)),
-      step_(std::move(step)),
-      context_id_(std::move(context_id)) {}
-
-namespace {
-
-std::shared_ptr<RunHandle> find_run(const std::string& context_id) {
-  auto handle = lookup_run(context_id);
-  if (!handle) throw FlowError("unknown_run", fmt::format("no run with context id '{}'", context_id));
-  return handle;
-}
-
-[[noreturn]] void throw_run_error(const RunResult& result) {
-  const RunError& error = *result.error;
-  throw FlowError(error.code, error.message, error.step, result.context_id);
-}
-
-}  // namespace
-
-Value FlowResult::getOutputs() const {
-  auto result = handle_ ? handle_->result() : std::nullopt;
-  return result ? result->outputs : Value(ValueObject{});
-}
-
-std::string FlowResult::getStatus() const {
-  return std::string(run_state_name(handle_ ? handle_->state() : RunState::InProgress));
-}
-
-FlowRunner FlowAPI::getRunner(Engine& engine) { return FlowRunner(engine); }
-
-FlowRunner& FlowRunner::action(std::string name) { target_ = std::move(name); return *this; }
-FlowRunner& FlowRunner::subflow(std::string name) { target_ = std::move(name); return *this; }
-FlowRunner& FlowRunner::flow(std::string name) { target_ = std::move(name); return *this; }
-FlowRunner& FlowRunner::inSession(Session session) { session_ = std::move(session); return *this; }
-FlowRunner& FlowRunner::inForeground() { background_ = false; return *this; }
-FlowRunner& FlowRunner::inBackground() { background_ = true; return *this; }
-FlowRunner& FlowRunner::withInputs(ValueObject inputs) { inputs_ = std::move(inputs); return *this; }
-FlowRunner& FlowRunner::addInput(std::string name, Value value) {
-  inputs_.insert_or_assign(std::move(name), std::move(value));
-  return *this;
-}
-FlowRunner& FlowRunner::timeout(std::chrono::milliseconds timeout) { timeout_ = timeout; return *this; }
-
-FlowResult FlowRunner::run() {
-  if (target_.empty())
-    throw FlowError("usage", "name an action, subflow or flow with .action(), .subflow() or .flow()");
-  std::optional<std::string> user;
-  if (session_) {
-    if (!session_->user.empty()) user = session_->user;
-  } else {
-    user = Engine::default_user();
-  }
-  FlowResult result;
-  result.handle_ = engine_->start_run(target_, user, Value(inputs_), timeout_);
-  result.context_id_ = result.handle_->context_id();
-  if (background_) return result;
-  RunResult finished = result.handle_->wait();
-  if (finished.state != RunState::Completed) {
-    if (!finished.error) finished.error = RunError{"cancelled", "the run was cancelled", ""};
-    throw_run_error(finished);
-  }
-  return result;
-}
-
-Value FlowAPI::getOutputs(const std::string& context_id) {
-  auto handle = find_run(context_id);
-  auto result = handle->result();
-  if (!result) return Value(ValueObject{});
-  if (result->state != RunState::Completed && result->error) throw_run_error(*result);
-  return result->outputs;
-}
-
-std::string FlowAPI::getStatus(const std::string& context_id) {
-  return std::string(run_state_name(find_run(context_id)->state()));
-}
-
-void FlowAPI::cancel(const std::string& context_id) { find_run(context_id)->cancel(); }
 
 }  // namespace flowline

@@ -2,16 +2,12 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <condition_variable>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "dsl/suggest.h"
+#include "runtime/batch/pipeline.h"
 #include "runtime/engine.h"
 #include "runtime/value_types.h"
 
@@ -27,16 +23,6 @@ const std::vector<ParamSpec>* declared_inputs(const Definition& d) {
   if (d.kind == Kind::Subflow) return &static_cast<const Subflow&>(d).inputs;
   return nullptr;
 }
-
-// What a finished run leaves for its result line (the step records stay behind).
-struct Finished {
-  std::string id;
-  bool completed = false;
-  Value outputs;
-  RunError error;
-  std::string context_id;
-  double duration_ms = 0;
-};
 
 // A job that could not start: the reason, for its error line.
 struct Refusal {
@@ -94,175 +80,6 @@ BatchRunner::BatchRunner(Engine& engine, const DefinitionSet& set, BatchOptions 
   if (options_.concurrency == 0) options_.concurrency = 1;
 }
 
-namespace {
-
-// A job checked and ready to start.
-struct Ready {
-  std::string id;
-  RunRequest request;
-};
-
-// The hand-over between the batch thread and the engine's loops. The batch
-// thread reads and checks jobs ahead into `ready_`; each loop starts them
-// itself, up to its share of the concurrency, and each run's end starts the
-// next ready one on the same loop, so a job crosses threads only as part of
-// a queue, not one wake-up each. Runs that end in one round of a loop are
-// handed back together; the batch thread is woken when `finished_` turns
-// non-empty and takes everything in it.
-class Pipeline : public std::enable_shared_from_this<Pipeline> {
- public:
-  Pipeline(Engine& engine, size_t concurrency, uint64_t max_failures)
-      : engine_(engine), max_failures_(max_failures) {
-    // Each lane is one loop with its share of the slots (at least one).
-    const size_t lanes = std::max<size_t>(1, std::min(engine_loops(engine), concurrency));
-    for (size_t i = 0; i < lanes; ++i) {
-      auto lane = std::make_unique<Lane>();
-      lane->loop = i;
-      lane->capacity = concurrency / lanes + (i < concurrency % lanes ? 1 : 0);
-      lanes_.push_back(std::move(lane));
-    }
-  }
-
-  // Batch thread: hands jobs over; wakes the loops that have free slots.
-  void push(std::vector<Ready>& jobs) {
-    if (jobs.empty()) return;
-    std::vector<Lane*> wake;
-    {
-      std::lock_guard lock(mutex_);
-      for (Ready& job : jobs) ready_.push_back(std::move(job));
-      if (!closed_)
-        for (auto& lane : lanes_)
-          if (!lane->pump_posted && lane->running.load(std::memory_order_relaxed) < lane->capacity) {
-            lane->pump_posted = true;
-            wake.push_back(lane.get());
-          }
-    }
-    jobs.clear();
-    for (Lane* lane : wake)
-      post_to_loop(engine_, lane->loop, [self = shared_from_this(), lane] { self->pump(*lane); });
-  }
-
-  // Batch thread: no job starts any more; returns how many were handed over
-  // and will never start.
-  size_t close() {
-    std::lock_guard lock(mutex_);
-    closed_ = true;
-    size_t dropped = ready_.size();
-    ready_.clear();
-    return dropped;
-  }
-
-  // Batch thread: counts a failure that never reached a loop (a bad line).
-  void count_failure() { failures_.fetch_add(1, std::memory_order_relaxed); }
-
-  // Batch thread: waits up to `wait` for finished runs and takes them.
-  std::deque<Finished> take(std::chrono::milliseconds wait) {
-    std::deque<Finished> out;
-    std::unique_lock lock(mutex_);
-    finished_cv_.wait_for(lock, wait, [&] { return !finished_.empty(); });
-    out.swap(finished_);
-    return out;
-  }
-
-  size_t running() const {
-    size_t total = 0;
-    for (const auto& lane : lanes_) total += lane->running.load(std::memory_order_relaxed);
-    return total;
-  }
-
- private:
-  struct Lane {
-    size_t loop = 0;
-    size_t capacity = 1;
-    std::atomic<size_t> running{0};  // changed on the loop; read for progress
-    bool pump_posted = false;        // guarded by mutex_
-    // The loop's thread only.
-    bool pumping = false;
-    bool deliver_posted = false;
-    std::vector<Finished> ended;
-  };
-
-  bool failed_enough() const {
-    return max_failures_ > 0 && failures_.load(std::memory_order_relaxed) >= max_failures_;
-  }
-
-  // Lane's loop: starts ready jobs while its slots are free. Runs that end
-  // at once (no waiting step) call back into pump(); the outer call goes on,
-  // so the stack does not grow with the number of jobs.
-  void pump(Lane& lane) {
-    if (lane.pumping) return;
-    lane.pumping = true;
-    for (;;) {
-      Ready next;
-      {
-        std::lock_guard lock(mutex_);
-        if (closed_ || lane.running.load(std::memory_order_relaxed) >= lane.capacity ||
-            ready_.empty() || failed_enough()) {
-          lane.pump_posted = false;
-          break;
-        }
-        next = std::move(ready_.front());
-        ready_.pop_front();
-      }
-      lane.running.fetch_add(1, std::memory_order_relaxed);
-      launch_on_loop(engine_, lane.loop, std::move(next.request),
-                     [self = shared_from_this(), lane = &lane, id = std::move(next.id)](RunResult result) {
-                       self->ended(*lane, std::move(id), std::move(result));
-                     });
-    }
-    lane.pumping = false;
-  }
-
-  // Lane's loop: a run ended. Its result waits in `lane.ended` until the loop
-  // has handled this round of events; then deliver() hands them all over.
-  void ended(Lane& lane, std::string id, RunResult result) {
-    Finished done;
-    done.id = std::move(id);
-    done.completed = result.state == RunState::Completed;
-    done.outputs = std::move(result.outputs);
-    if (result.error) done.error = std::move(*result.error);
-    else if (!done.completed) done.error = {"cancelled", "the run was cancelled", ""};
-    done.context_id = std::move(result.context_id);
-    done.duration_ms = result.duration_ms;
-    lane.running.fetch_sub(1, std::memory_order_relaxed);
-    if (!done.completed) failures_.fetch_add(1, std::memory_order_relaxed);
-    lane.ended.push_back(std::move(done));
-    if (!lane.deliver_posted) {
-      lane.deliver_posted = true;
-      post_to_loop(engine_, lane.loop,
-                   [self = shared_from_this(), lane = &lane] { self->deliver(*lane); });
-    }
-    pump(lane);
-  }
-
-  // Lane's loop: hands the ended runs to the batch thread.
-  void deliver(Lane& lane) {
-    lane.deliver_posted = false;
-    bool wake;
-    {
-      std::lock_guard lock(mutex_);
-      wake = finished_.empty();
-      for (Finished& done : lane.ended) finished_.push_back(std::move(done));
-    }
-    lane.ended.clear();
-    // A non-empty queue has woken the batch thread already.
-    if (wake) finished_cv_.notify_one();
-  }
-
-  Engine& engine_;
-  const uint64_t max_failures_;
-  std::vector<std::unique_ptr<Lane>> lanes_;
-  std::atomic<uint64_t> failures_{0};  // runs that failed, and bad lines
-
-  std::mutex mutex_;
-  std::condition_variable finished_cv_;
-  std::deque<Ready> ready_;
-  std::deque<Finished> finished_;
-  bool closed_ = false;
-};
-
-}  // namespace
-
 Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
                                       const std::function<bool()>& stop,
                                       const std::function<void(const BatchProgress&)>& progress,
@@ -275,7 +92,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
   Status io;  // the first failure to write a result; then no new job starts
 
   auto pipeline =
-      std::make_shared<Pipeline>(engine_, options_.concurrency, options_.max_failures);
+      std::make_shared<BatchPipeline>(engine_, options_.concurrency, options_.max_failures);
   // Jobs handed to the pipeline whose results are not written yet. Up to
   // `concurrency` more than run at once wait ready, so the loop never waits
   // for this thread to start the next job.
@@ -349,7 +166,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     progress(counts);
   };
 
-  std::vector<Ready> handing;
+  std::vector<ReadyJob> handing;
   std::vector<std::string> lines;
   for (;;) {
     // Asked once a round, so that a stop is noticed (and acknowledged) even
@@ -396,7 +213,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
         ++counts.skipped;
         continue;
       }
-      Ready ready;
+      ReadyJob ready;
       if (auto refusal = prepare(job, ready.request)) {
         write(batch_result_line(job.id, false, Value(), refusal->code, refusal->message, "", "", 0,
                                 job.line));
@@ -424,7 +241,7 @@ Result<BatchSummary> BatchRunner::run(JobReader& reader, ResultLog& log,
     // Collect what finished, and write its lines at once; wake at least
     // every 100 ms for `stop` and progress.
     lines.clear();
-    for (Finished& done : pipeline->take(std::chrono::milliseconds(100))) {
+    for (FinishedJob& done : pipeline->take(std::chrono::milliseconds(100))) {
       --outstanding;
       durations.add(done.duration_ms);
       if (done.completed) {
