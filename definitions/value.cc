@@ -103,8 +103,14 @@ void append_json(std::string& out, const Value& v) {
 
 std::string Value::to_json() const {
   std::string out;
-  append_json(out, *this);
+  flowline::append_json(out, *this);
   return out;
+}
+
+void Value::append_json(std::string& out) const { flowline::append_json(out, *this); }
+
+void Value::append_json_string(std::string& out, std::string_view text) {
+  flowline::append_json_string(out, text);
 }
 
 std::string_view Value::type_name(Type type) {

@@ -63,6 +63,10 @@ class Value {
 
   // Compact JSON text (RFC 8259). Non-finite numbers become null.
   std::string to_json() const;
+  // The same, appended to `out`.
+  void append_json(std::string& out) const;
+  // `text` as a JSON string (quoted and escaped), appended to `out`.
+  static void append_json_string(std::string& out, std::string_view text);
   // The type's name as the definition language spells it ("integer", "object").
   static std::string_view type_name(Type type);
 

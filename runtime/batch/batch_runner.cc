@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -60,18 +61,30 @@ std::string batch_result_line(const std::string& id, bool completed, const Value
                               const std::string& error_code, const std::string& error_message,
                               const std::string& error_step, const std::string& context_id,
                               double duration_ms, uint64_t line) {
-  std::string out = "{\"id\":" + Value(id).to_json();
+  // One string, appended to in place: a line per job.
+  std::string out;
+  out.reserve(160 + id.size() + error_message.size());
+  out += "{\"id\":";
+  Value::append_json_string(out, id);
   if (completed) {
-    out += ",\"status\":\"completed\",\"outputs\":" + outputs.to_json();
+    out += ",\"status\":\"completed\",\"outputs\":";
+    outputs.append_json(out);
   } else {
-    out += ",\"status\":\"error\",\"error\":{\"code\":" + Value(error_code).to_json() +
-           ",\"message\":" + Value(error_message).to_json() + ",\"step\":" +
-           (error_step.empty() ? std::string("null") : Value(error_step).to_json()) + "}";
+    out += ",\"status\":\"error\",\"error\":{\"code\":";
+    Value::append_json_string(out, error_code);
+    out += ",\"message\":";
+    Value::append_json_string(out, error_message);
+    out += ",\"step\":";
+    if (error_step.empty()) out += "null";
+    else Value::append_json_string(out, error_step);
+    out += '}';
   }
-  out += ",\"context_id\":" + (context_id.empty() ? std::string("null") : Value(context_id).to_json());
-  out += fmt::format(",\"duration_ms\":{:.3f}", duration_ms);
-  if (line > 0) out += fmt::format(",\"line\":{}", line);
-  out += "}";
+  out += ",\"context_id\":";
+  if (context_id.empty()) out += "null";
+  else Value::append_json_string(out, context_id);
+  fmt::format_to(std::back_inserter(out), ",\"duration_ms\":{:.3f}", duration_ms);
+  if (line > 0) fmt::format_to(std::back_inserter(out), ",\"line\":{}", line);
+  out += '}';
   return out;
 }
 
