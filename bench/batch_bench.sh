@@ -16,7 +16,8 @@
 # BATCH_CONCURRENCY (default "1 8 64 256"), BATCH_RUNS (runs per point, the
 # median is reported, default 3), BATCH_USERS (10), BATCH_MEM_JOBS (default
 # "10000 1000000"; empty skips the memory runs), BATCH_MEM_CONCURRENCY (64),
-# BATCH_KEEP=1 keeps the work directory.
+# BATCH_THREADS (flowline's --threads; default: flowline's own, one loop per
+# core up to 4), BATCH_KEEP=1 keeps the work directory.
 #
 # Only loopback traffic: nginx listens on 127.0.0.1 and every run is bounded.
 set -euo pipefail
@@ -34,6 +35,8 @@ runs="${BATCH_RUNS:-3}"
 users="${BATCH_USERS:-10}"
 mem_jobs="${BATCH_MEM_JOBS-10000 1000000}"
 mem_concurrency="${BATCH_MEM_CONCURRENCY:-64}"
+threads_args=()
+[[ -n "${BATCH_THREADS:-}" ]] && threads_args=(--threads "$BATCH_THREADS")
 
 die() { echo "batch-bench: $*" >&2; exit 1; }
 [[ -x "$flowline" ]] || die "no flowline program in $build; build it first"
@@ -278,7 +281,7 @@ for c in $concurrencies; do
     grep -q "ok=$jobs " "$work/cmd.out" || { cat "$work/cmd.out" >&2; die "baseline: not every request succeeded"; }
     rm -f "$work/results.jsonl"
     timed "flowline-$c" "$flowline" batch "$work/jobs.jsonl" -d "$defs" --out "$work/results.jsonl" \
-      --concurrency "$c"
+      --concurrency "$c" "${threads_args[@]}"
     check_results "$work/results.jsonl" "$jobs"
     # flowline's own rate (from the first job to the last, start-up excluded)
     sed -n 's/.*(\([0-9.]*\) jobs\/s).*/\1/p' "$work/cmd.err" | head -1 >>"$work/self-$c"
