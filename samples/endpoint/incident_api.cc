@@ -121,7 +121,12 @@ void IncidentApi::Register(httplib::Server& server) {
 bool IncidentApi::Admit(const httplib::Request& request, httplib::Response& response) {
   stats_.Add("api_requests");
   if (request.has_header("Authorization")) stats_.Add("api_requests_with_auth");
-  faults_.Delay(Surface::kApi);
+  {
+    // The most API requests in the endpoint at once (while their delay lasts).
+    stats_.Max("api_peak_in_flight", ++in_flight_);
+    faults_.Delay(Surface::kApi);
+    --in_flight_;
+  }
   if (auto failure = faults_.TakeFailure(Surface::kApi)) {
     stats_.Add("api_injected_failures");
     SendInjectedFailure(

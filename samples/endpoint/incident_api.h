@@ -15,6 +15,8 @@
 
 #include <httplib.h>
 
+#include <atomic>
+
 #include <optional>
 #include <string>
 
@@ -55,6 +57,7 @@ class IncidentApi {
   IncidentStore& incidents_;
   Stats& stats_;
   FaultPlan& faults_;
+  std::atomic<int64_t> in_flight_{0};  // API requests inside Admit()
   const std::string other_origin_;
 };
 

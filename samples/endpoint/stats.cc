@@ -29,6 +29,7 @@ constexpr std::string_view kKnownCounters[] = {
     "api_requests_with_auth",
     "api_unauthorized",
     "api_injected_failures",
+    "api_peak_in_flight",
     "redirects_elsewhere",
     "record_auth_requests",
     "auth_headers_seen_on_record_endpoint",
@@ -75,6 +76,12 @@ Stats::Stats() { Reset(); }
 void Stats::Add(const std::string& name, int64_t amount) {
   std::lock_guard lock(mu_);
   counters_[name] += amount;
+}
+
+void Stats::Max(const std::string& name, int64_t value) {
+  std::lock_guard lock(mu_);
+  int64_t& counter = counters_[name];
+  if (value > counter) counter = value;
 }
 
 int64_t Stats::Get(const std::string& name) const {

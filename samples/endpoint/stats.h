@@ -20,6 +20,8 @@ class Stats {
   Stats& operator=(const Stats&) = delete;
 
   void Add(const std::string& name, int64_t amount = 1);
+  // Raises the counter to `value` if it is lower (a high-water mark).
+  void Max(const std::string& name, int64_t value);
   int64_t Get(const std::string& name) const;
   // Sets every counter back to zero (dynamic ones, such as per-user counts, disappear).
   void Reset();

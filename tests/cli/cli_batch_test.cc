@@ -668,9 +668,11 @@ TEST_F(CliBatchTest, ThousandJobsInFlight) {
   EXPECT_EQ(endpoint_->Stat("api_requests_by_user.alice"), kJobs / 2);
   EXPECT_EQ(endpoint_->Stat("api_requests_by_user.bob"), kJobs / 2);
   EXPECT_EQ(endpoint_->Stat("token_requests.total"), 0);
-  // One at a time would take 2,000 × 200 ms = 400 s; under 8 s means at least 50 in flight
-  // on average (the endpoint does not report its peak).
-  EXPECT_LT(seconds, kJobs * 0.2 / 50) << "took " << seconds << " s";
+  // The endpoint's own high-water mark of requests inside their 200 ms delay
+  // (one at a time would make it 1). How many of the thousand the endpoint
+  // holds at once depends on how fast it accepts connections (about 650
+  // here under ASan); 200 is far from serial and safe on a loaded machine.
+  EXPECT_GE(endpoint_->Stat("api_peak_in_flight"), 200) << endpoint_->StatsText();
 }
 
 // Every access token expires at the provider; 100 runs in flight get their 401

@@ -1051,6 +1051,23 @@ TEST_F(SampleEndpointTest, DelayModeSlowsTheApiUntilReset) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(300));
 }
 
+TEST_F(SampleEndpointTest, PeakInFlightCountsRequestsHeldAtOnce) {
+  Tokens tokens = LoginAs("alice");
+  ApiStatus(tokens.access_token);
+  EXPECT_EQ(Stat("api_peak_in_flight"), 1);
+  ASSERT_TRUE(Control("/control/delay?ms=600"));
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([origin = endpoint_->origin(), token = tokens.access_token] {
+      httplib::Client own(origin);
+      own.Get("/api/now/table/incident", {{"Authorization", "Bearer " + token}});
+    });
+  for (auto& client : clients) client.join();
+  EXPECT_EQ(Stat("api_peak_in_flight"), 4);  // all four inside the 600 ms delay together
+  ASSERT_TRUE(Control("/control/reset"));
+  EXPECT_EQ(Stat("api_peak_in_flight"), 0);
+}
+
 TEST_F(SampleEndpointTest, StopEndsADelayAtOnce) {
   ASSERT_TRUE(Control("/control/delay?ms=10000"));
   std::thread slow([origin = endpoint_->origin()] {
