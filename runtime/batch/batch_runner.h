@@ -1,18 +1,21 @@
 // BatchRunner: runs the jobs of a batch file through one engine, keeping up
 // to `concurrency` runs in flight (DESIGN.md §6). The runs themselves are
-// the engine's coroutines on its one event loop, so a thousand jobs in
-// flight cost a thousand suspended runs, not a thousand threads; HTTP
-// connections are reused across jobs by the engine's transport.
+// the engine's coroutines on its event loops (EngineOptions::loops), so a
+// thousand jobs in flight cost a thousand suspended runs, not a thousand
+// threads; HTTP connections are reused across jobs by each loop's transport.
 //
-// The calling thread reads jobs as slots free up (JobReader), checks each
-// against the definitions before starting it (unknown run, bad inputs: an
-// error result with the line number, no run), starts it, and writes each
-// result line as its run ends (ResultLog). Memory is flat in the number of
-// jobs: at most `concurrency` jobs and their results are held at a time;
+// The calling thread reads jobs ahead (JobReader), checks each against the
+// definitions (unknown run, bad inputs: an error result with the line
+// number, no run) and hands it to the loops through a BatchPipeline
+// (pipeline.h); the loops start jobs themselves as runs end and hand the
+// finished ones back in groups, whose result lines this thread writes
+// together (ResultLog::append_all). Memory is flat in the number of jobs: at
+// most about twice `concurrency` jobs and their results are held at a time;
 // durations go into a fixed-size histogram.
 //
 // Stopping: when `stop()` turns true (SIGINT), no new job starts; the jobs in
-// flight finish and their results are written. `max_failures` (> 0) stops
+// flight finish and their results are written; jobs read ahead but not
+// started get no line (--resume runs them). `max_failures` (> 0) stops
 // starting jobs after that many failed.
 #pragma once
 
