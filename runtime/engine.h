@@ -1,5 +1,6 @@
-// The engine behind FlowAPI and the command line: definitions, the event
-// loop thread, HTTP, the token vault and broker, and run bookkeeping.
+// The engine behind FlowAPI and the command line: definitions, the event-loop
+// threads (one, unless EngineOptions::loops asks for more), HTTP, the token
+// vault and a broker per loop, and run bookkeeping.
 // Internal header: users include flowline/flow_api.h.
 #pragma once
 
