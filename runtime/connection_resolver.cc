@@ -36,4 +36,10 @@ const ResolvedConnection* ConnectionResolver::resolve(std::string_view alias_ful
   return it == by_alias_.end() ? nullptr : &it->second;
 }
 
+const ResolvedConnection* ConnectionResolver::resolve(const Ref& alias) const {
+  if (!alias.full.empty()) return resolve(std::string_view(alias.full));
+  DefinitionSet::QualifiedName full;
+  return resolve(full.of(alias.name));
+}
+
 }  // namespace flowline

@@ -45,6 +45,9 @@ class ConnectionResolver {
   explicit ConnectionResolver(const DefinitionSet& set);
   // The binding of an alias (full name), or nullptr when the alias is unknown.
   const ResolvedConnection* resolve(std::string_view alias_full_name) const;
+  // The binding of an alias as a step names it (full name, or a bare name in
+  // the global scope), or nullptr.
+  const ResolvedConnection* resolve(const Ref& alias) const;
 
  private:
   std::map<std::string, ResolvedConnection, std::less<>> by_alias_;

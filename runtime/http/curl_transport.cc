@@ -322,7 +322,7 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
   // the URL — is checked on every call.
   Result<Origin> checked_origin(const std::string& url) {
     const size_t scheme_end = url.find("://");
-    if (scheme_end != std::string::npos && !has_unsafe_byte(url)) {
+    if (scheme_end != std::string::npos && !has_unsafe_url_byte(url)) {
       const std::string_view prefix =
           std::string_view(url).substr(0, url.find_first_of("/?#", scheme_end + 3));
       if (auto it = checked_authorities.find(prefix); it != checked_authorities.end())
@@ -340,14 +340,6 @@ struct CurlTransport::State : std::enable_shared_from_this<CurlTransport::State>
     return origin;
   }
 
-  // The bytes origin_of() refuses anywhere in a URL.
-  static bool has_unsafe_byte(std::string_view url) {
-    for (const char c : url) {
-      const auto byte = static_cast<unsigned char>(c);
-      if (byte <= 0x20 || byte >= 0x7f || c == '\\') return true;
-    }
-    return false;
-  }
 
   // A handle in its pooled state, or nullptr when libcurl cannot make one.
   std::unique_ptr<PooledEasy> acquire_easy() {

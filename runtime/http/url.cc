@@ -125,7 +125,8 @@ Result<std::string> encode_path(std::string_view path) {
   return out;
 }
 
-// Characters that never belong in a URL as given to the transport.
+}  // namespace
+
 bool has_unsafe_url_byte(std::string_view url) {
   for (const char c : url) {
     const auto byte = static_cast<unsigned char>(c);
@@ -133,8 +134,6 @@ bool has_unsafe_url_byte(std::string_view url) {
   }
   return false;
 }
-
-}  // namespace
 
 Result<Origin> origin_of(std::string_view url) {
   if (has_unsafe_url_byte(url))

@@ -20,6 +20,9 @@ struct Origin {
 
 // The origin of an absolute http(s) URL, or an error status "invalid_url".
 Result<Origin> origin_of(std::string_view url);
+// Whether `url` holds a byte origin_of() refuses anywhere in a URL: a space
+// or control character, a backslash, a non-ASCII byte.
+bool has_unsafe_url_byte(std::string_view url);
 
 // base_url (e.g. "https://api.example/v1") + path (rendered, may hold
 // anything) + query pairs. The path is percent-encoded segment by segment

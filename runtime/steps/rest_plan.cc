@@ -15,10 +15,7 @@ void plan_step(const Action& action, const Step& step, const RestStep& rest,
   if (!action_reads_step_output(action, step.id, "headers")) plans.unread_headers.insert(&rest);
 
   if (rest.connection.empty() || !rest.path.is_literal()) return;
-  DefinitionSet::QualifiedName alias;
-  const ResolvedConnection* binding = connections.resolve(
-      rest.connection.full.empty() ? alias.of(rest.connection.name)
-                                   : std::string_view(rest.connection.full));
+  const ResolvedConnection* binding = connections.resolve(rest.connection);
   if (binding == nullptr || binding->connection == nullptr) return;
   auto path = render(rest.path, EvalScope{});  // no pill: needs no scope
   if (!path.ok()) return;

@@ -173,10 +173,7 @@ Task<Outcome> RunExecution::run_rest(Frame& frame, const Step& step, const RestS
   const ResolvedConnection* binding = nullptr;
   std::string base_url;
   if (!s.connection.empty()) {
-    DefinitionSet::QualifiedName alias;
-    binding = services_.connections->resolve(s.connection.full.empty()
-                                                 ? alias.of(s.connection.name)
-                                                 : std::string_view(s.connection.full));
+    binding = services_.connections->resolve(s.connection);
     if (binding == nullptr || binding->connection == nullptr)
       co_return fail("connection_missing",
                      fmt::format("connection alias '{}' has no active HTTP connection",
